@@ -1,0 +1,191 @@
+"""localconv's public Python API: `conv_general_dilated_local`, `lower`, `Lowered`, `Compiled`."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import numpy as np
+from jaxlib.mlir import ir
+
+from . import emitter, irbuild, runner
+from .spec import ConvSpec
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Compiled:
+    """An unshared convolution compiled for one backend; call it with (lhs, rhs)."""
+
+    def __init__(self, spec: ConvSpec, executable: runner.Executable) -> None:
+        self.spec = spec
+        self._executable = executable
+
+    def __call__(self, lhs: Any, rhs: Any) -> jax.Array:
+        """The convolution of `lhs` and `rhs`, which must match the compiled signature."""
+        (result,) = self._executable(lhs, rhs)
+        return result
+
+    def as_text(self) -> str:
+        """XLA's optimized HLO for this backend."""
+        return self._executable.hlo_text()
+
+
+class Lowered:
+    """An unshared convolution lowered to StableHLO by a pipeline; compile it to run it."""
+
+    def __init__(self, spec: ConvSpec, module: ir.Module, pipeline: str) -> None:
+        self.spec = spec
+        self.module = module
+        self.pipeline = pipeline
+
+    def as_text(self, debug_info: bool = False) -> str:
+        """The module's MLIR text (with locations when `debug_info`)."""
+        return self.module.operation.get_asm(enable_debug_info=debug_info)
+
+    def compile(
+        self, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None
+    ) -> Compiled:
+        """Compiles the module through XLA for `backend` ('cpu', 'gpu' or 'tpu')."""
+        return Compiled(self.spec, runner.compile_module(self.module, backend, compiler_options))
+
+
+def lower(
+    lhs: Any,
+    rhs: Any,
+    window_strides: Any,
+    padding: Any,
+    filter_shape: Any,
+    lhs_dilation: Any = None,
+    rhs_dilation: Any = None,
+    dimension_numbers: Any = None,
+    precision: Any = None,
+    *,
+    pipeline: str = "default",
+) -> Lowered:
+    """Lowers `conv_general_dilated_local` with these arguments to StableHLO.
+
+    `lhs` and `rhs` may be arrays or `jax.ShapeDtypeStruct`s; the other arguments are those of
+    `jax.lax.conv_general_dilated_local`. `pipeline` names the pass pipeline that rewrites the
+    emitted composite (`"default"` or `"O0"`, or a textual pipeline); `pipeline=None` keeps the
+    composite form, localconv's public IR contract.
+    """
+    spec = ConvSpec.from_arguments(
+        *_shape_dtype("lhs", lhs),
+        *_shape_dtype("rhs", rhs),
+        window_strides,
+        padding,
+        filter_shape,
+        lhs_dilation,
+        rhs_dilation,
+        dimension_numbers,
+        precision,
+    )
+    return lower_spec(spec, pipeline=pipeline, call_site=_caller_location())
+
+
+def lower_spec(
+    spec: ConvSpec, *, pipeline: str | None = "default", call_site: tuple[str, int] | None = None
+) -> Lowered:
+    """Lowers an already validated `ConvSpec` (see `lower`); `call_site` is (file, line)."""
+    from localconv.lowering import run_pipeline
+
+    context = irbuild.make_context()
+    with context:
+        location = ir.Location.file(*call_site, 0) if call_site else ir.Location.unknown()
+    module = emitter.build_module(spec, "composite", context=context, loc=location)
+    if pipeline is not None:
+        run_pipeline(module, pipeline)
+    return Lowered(spec, module, pipeline or "none")
+
+
+def conv_general_dilated_local(
+    lhs: Any,
+    rhs: Any,
+    window_strides: Any,
+    padding: Any,
+    filter_shape: Any,
+    lhs_dilation: Any = None,
+    rhs_dilation: Any = None,
+    dimension_numbers: Any = None,
+    precision: Any = None,
+) -> jax.Array:
+    """General n-dimensional unshared convolution, computed by localconv's compiled lowering.
+
+    Same signature and same result as `jax.lax.conv_general_dilated_local`: a convolution with
+    a separate kernel at every output position. `rhs` has the output spatial dimensions where
+    a normal kernel has its window, and its `I` dimension fuses the input channel with the
+    receptive window in the order `"C" + spatial characters of rhs_spec`. Each distinct
+    signature is lowered and compiled once; later calls only run.
+
+    Args:
+      lhs: rank n+2 input.
+      rhs: rank n+2 unshared kernel, [output spatial..., C * prod(filter_shape), O] in
+        rhs-spec positions.
+      window_strides: n strides, in rhs-spec spatial order.
+      padding: 'SAME', 'SAME_LOWER', 'VALID', or n (low, high) pairs.
+      filter_shape: n receptive-window extents, in rhs-spec spatial order.
+      lhs_dilation: None or n input dilation factors.
+      rhs_dilation: None or n window dilation factors.
+      dimension_numbers: None, a `lax.ConvDimensionNumbers`, or (lhs_spec, rhs_spec, out_spec).
+      precision: None, a `lax.Precision`, a precision string, or a pair of either.
+
+    Returns:
+      The result, in out-spec layout, with the higher-precision of the operand dtypes.
+    """
+    lhs_array, rhs_array = _as_array("lhs", lhs), _as_array("rhs", rhs)
+    spec = ConvSpec.from_arguments(
+        lhs_array.shape,
+        lhs_array.dtype,
+        rhs_array.shape,
+        rhs_array.dtype,
+        window_strides,
+        padding,
+        filter_shape,
+        lhs_dilation,
+        rhs_dilation,
+        dimension_numbers,
+        precision,
+    )
+    return _compiled_for(spec)(lhs_array, rhs_array)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_for(spec: ConvSpec) -> Compiled:
+    return lower_spec(spec).compile()
+
+
+def _as_array(name: str, value: Any) -> Any:
+    if isinstance(value, (jax.Array, np.ndarray)):
+        array = value
+    else:
+        try:
+            array = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{name} must be an array, got {type(value).__name__}") from err
+    if array.dtype == object or array.dtype.kind in "USV":
+        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+    canonical = jax.dtypes.canonicalize_dtype(array.dtype)
+    return jax.numpy.asarray(array, dtype=canonical) if canonical != array.dtype else array
+
+
+def _shape_dtype(name: str, value: Any) -> tuple[Any, Any]:
+    if isinstance(value, jax.ShapeDtypeStruct) or (
+        hasattr(value, "shape") and hasattr(value, "dtype")
+    ):
+        return value.shape, value.dtype
+    array = _as_array(name, value)
+    return array.shape, array.dtype
+
+
+def _caller_location() -> tuple[str, int] | None:
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(
+        os.path.abspath(frame.f_code.co_filename)
+    ).startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None

@@ -1,0 +1,147 @@
+"""Compiles StableHLO modules through XLA and executes them on one device of a backend.
+
+Executables are cached by (module fingerprint, backend, XLA options): compiling the same
+module twice costs one XLA compilation. The cache is thread-safe. Arguments are checked
+against the module's `@main` signature before anything runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.extend.backend as jax_backend
+from jaxlib.mlir import ir
+
+from . import irbuild
+
+BACKENDS = ("cpu", "gpu", "tpu")
+
+
+@dataclass(frozen=True)
+class TensorSignature:
+    """Shape and numpy dtype name of one argument or result."""
+
+    shape: tuple[int, ...]
+    dtype: str
+
+    def __str__(self) -> str:
+        return f"{self.dtype}{list(self.shape)}"
+
+
+def available_backends() -> tuple[str, ...]:
+    """The XLA platforms present in this process (e.g. ('cpu',))."""
+    return tuple(name for name in BACKENDS if name in jax_backend.backends())
+
+
+def get_client(backend: str) -> Any:
+    """The XLA client of `backend`; ValueError naming the present platforms when absent."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    present = available_backends()
+    if backend not in present:
+        raise ValueError(f"backend {backend!r} is not available here; available: {list(present)}")
+    return jax_backend.get_backend(backend)
+
+
+class Executable:
+    """A compiled module bound to one device: call it with arrays, get arrays back."""
+
+    def __init__(
+        self,
+        loaded: Any,
+        device: Any,
+        inputs: Sequence[TensorSignature],
+        outputs: Sequence[TensorSignature],
+    ) -> None:
+        self._loaded = loaded
+        self.device = device
+        self.inputs = tuple(inputs)
+        self.outputs = tuple(outputs)
+
+    def __call__(self, *args: Any) -> list[jax.Array]:
+        """Runs the program on `args` (numpy or jax arrays) and returns its results."""
+        if len(args) != len(self.inputs):
+            raise TypeError(
+                f"expected {len(self.inputs)} arguments "
+                f"({', '.join(map(str, self.inputs))}), got {len(args)}"
+            )
+        device_args = []
+        for index, (arg, expected) in enumerate(zip(args, self.inputs, strict=True)):
+            array = jax.numpy.asarray(arg)
+            if array.dtype.name != expected.dtype:
+                raise TypeError(
+                    f"argument {index} must have dtype {expected.dtype}, got {array.dtype.name}"
+                )
+            if tuple(array.shape) != expected.shape:
+                raise ValueError(
+                    f"argument {index} must have shape {expected.shape}, got {tuple(array.shape)}"
+                )
+            device_args.append(jax.device_put(array, self.device))
+        return list(self._loaded.execute(device_args))
+
+    def hlo_text(self) -> str:
+        """XLA's optimized HLO of the compiled program."""
+        return self._loaded.hlo_modules()[0].to_string()
+
+
+_cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], Executable] = {}
+_cache_lock = threading.Lock()
+
+
+def compile_module(
+    module: ir.Module, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None
+) -> Executable:
+    """The executable of `module`'s `@main` on `backend`, compiled once per fingerprint."""
+    client = get_client(backend)
+    text = module_text(module)
+    options = tuple(sorted((k, str(v)) for k, v in (compiler_options or {}).items()))
+    key = (hashlib.sha256(text.encode()).hexdigest(), backend, options)
+    with _cache_lock:
+        cached = _cache.get(key)
+    if cached is not None:
+        return cached
+    inputs, outputs = main_signature(module)
+    device = client.local_devices()[0]
+    compile_options = jax_backend.get_compile_options(
+        num_replicas=1, num_partitions=1, env_options_overrides=dict(options) or None
+    )
+    loaded = client.compile_and_load(text, [device], compile_options)
+    executable = Executable(loaded, device, inputs, outputs)
+    with _cache_lock:
+        return _cache.setdefault(key, executable)
+
+
+def module_text(module: ir.Module) -> str:
+    """The module's generic, location-free text: what XLA compiles and what is fingerprinted."""
+    return module.operation.get_asm(enable_debug_info=False)
+
+
+def main_signature(
+    module: ir.Module,
+) -> tuple[tuple[TensorSignature, ...], tuple[TensorSignature, ...]]:
+    """Argument and result signatures of the module's public `@main` function."""
+    for op in module.body.operations:
+        if (
+            op.operation.name == "func.func"
+            and ir.StringAttr(op.attributes["sym_name"]).value == "main"
+        ):
+            function_type = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
+            return (
+                tuple(_signature(t, f"argument {i}") for i, t in enumerate(function_type.inputs)),
+                tuple(_signature(t, f"result {i}") for i, t in enumerate(function_type.results)),
+            )
+    raise ValueError("module has no func.func @main to run")
+
+
+def _signature(type_: ir.Type, what: str) -> TensorSignature:
+    if not isinstance(type_, ir.RankedTensorType):
+        raise ValueError(f"@main {what} must be a ranked tensor, got {type_}")
+    tensor = ir.RankedTensorType(type_)
+    if not tensor.has_static_shape:
+        raise ValueError(f"@main {what} must have a static shape, got {type_}")
+    return TensorSignature(tuple(tensor.shape), irbuild.dtype_name(tensor.element_type))
