@@ -47,9 +47,7 @@ class Lowered:
         """The module's MLIR text (with locations when `debug_info`)."""
         return self.module.operation.get_asm(enable_debug_info=debug_info)
 
-    def compile(
-        self, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None
-    ) -> Compiled:
+    def compile(self, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None) -> Compiled:
         """Compiles the module through XLA for `backend` ('cpu', 'gpu' or 'tpu')."""
         return Compiled(self.spec, runner.compile_module(self.module, backend, compiler_options))
 
@@ -174,9 +172,7 @@ def _as_array(name: str, value: Any) -> Any:
 
 
 def _shape_dtype(name: str, value: Any) -> tuple[Any, Any]:
-    if isinstance(value, jax.ShapeDtypeStruct) or (
-        hasattr(value, "shape") and hasattr(value, "dtype")
-    ):
+    if isinstance(value, jax.ShapeDtypeStruct) or (hasattr(value, "shape") and hasattr(value, "dtype")):
         return value.shape, value.dtype
     array = _as_array(name, value)
     return array.shape, array.dtype
@@ -184,8 +180,8 @@ def _shape_dtype(name: str, value: Any) -> tuple[Any, Any]:
 
 def _caller_location() -> tuple[str, int] | None:
     frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(
-        os.path.abspath(frame.f_code.co_filename)
-    ).startswith(_PACKAGE_DIR):
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)).startswith(
+        _PACKAGE_DIR
+    ):
         frame = frame.f_back
     return (frame.f_code.co_filename, frame.f_lineno) if frame is not None else None

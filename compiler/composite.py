@@ -89,12 +89,9 @@ def spec_from_composite(op: ir.Operation) -> ConvSpec:
         raise CompositeError(f"{NAME} version must be {VERSION}, got {version}")
     if len(op.operands) != 2 or len(op.results) != 1:
         raise CompositeError(
-            f"{NAME} must have 2 operands and 1 result, got {len(op.operands)} and "
-            f"{len(op.results)}"
+            f"{NAME} must have 2 operands and 1 result, got {len(op.operands)} and {len(op.results)}"
         )
-    attrs = (
-        op.attributes["composite_attributes"] if "composite_attributes" in op.attributes else None
-    )
+    attrs = op.attributes["composite_attributes"] if "composite_attributes" in op.attributes else None
     attrs = ir.DictAttr(attrs) if attrs is not None else ir.DictAttr.get({})
     names = {attrs[i].name for i in range(len(attrs))}
     missing = [a for a in ATTRIBUTE_NAMES if a not in names]
@@ -129,10 +126,7 @@ def spec_from_composite(op: ir.Operation) -> ConvSpec:
 
 
 def _ranked(type_: ir.Type, what: str) -> ir.RankedTensorType:
-    if (
-        not isinstance(type_, ir.RankedTensorType)
-        or not ir.RankedTensorType(type_).has_static_shape
-    ):
+    if not isinstance(type_, ir.RankedTensorType) or not ir.RankedTensorType(type_).has_static_shape:
         raise CompositeError(f"{NAME} {what} must be a statically shaped tensor, got {type_}")
     return ir.RankedTensorType(type_)
 

@@ -68,9 +68,7 @@ def emit_patches(spec: ConvSpec, lhs: ir.Value, *, loc: ir.Location) -> ir.Value
     return irbuild.reshape(stacked, (*out_spatial, batch, spec.patch_size), loc=loc)
 
 
-def emit_contraction(
-    spec: ConvSpec, patches: ir.Value, rhs: ir.Value, *, loc: ir.Location
-) -> ir.Value:
+def emit_contraction(spec: ConvSpec, patches: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
     """The batched dot_general of patches with rhs, transposed to the out-spec layout."""
     perms = spec.dimension_numbers
     n = spec.num_spatial
@@ -96,9 +94,7 @@ def emit_contraction(
     return irbuild.transpose(product, [source_of[p] for p in range(n + 2)], loc=loc)
 
 
-def emit_default_lowering(
-    spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location
-) -> ir.Value:
+def emit_default_lowering(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
     """The whole unshared convolution of `lhs` and `rhs` as patch gather plus dot_general."""
     patches = emit_patches(spec, lhs, loc=ir.Location.name("patches", childLoc=loc))
     return emit_contraction(spec, patches, rhs, loc=ir.Location.name("contraction", childLoc=loc))

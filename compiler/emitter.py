@@ -48,9 +48,7 @@ def build_module(
                 with ir.InsertionPoint(impl.entry_block):
                     func.ReturnOp([emit_default_lowering(spec, *impl.arguments, loc=loc)], loc=loc)
                 with ir.InsertionPoint(main.entry_block):
-                    result = composite.emit_composite(
-                        spec, *main.arguments, DECOMPOSITION_NAME, loc=loc
-                    )
+                    result = composite.emit_composite(spec, *main.arguments, DECOMPOSITION_NAME, loc=loc)
                     func.ReturnOp([result], loc=loc)
             else:
                 with ir.InsertionPoint(main.entry_block):

@@ -103,9 +103,7 @@ def pad(
     """`value` with non-negative edge and interior padding."""
     if not any(low) and not any(high) and not any(interior):
         return value
-    return stablehlo.PadOp(
-        value, padding_value, list(low), list(high), list(interior), loc=loc
-    ).result
+    return stablehlo.PadOp(value, padding_value, list(low), list(high), list(interior), loc=loc).result
 
 
 def slice_(

@@ -90,8 +90,7 @@ def check_spatial_parameters(
     ):
         if len(values) != count:
             raise ValueError(
-                f"{name} must have one entry per spatial dimension ({count}), "
-                f"got {len(values)}: {values}"
+                f"{name} must have one entry per spatial dimension ({count}), got {len(values)}: {values}"
             )
         if any(v < 1 for v in values):
             raise error(f"{name} must contain only positive integers, got {values}")
@@ -127,23 +126,19 @@ def _perms_from_strings(lhs_spec: str, rhs_spec: str, out_spec: str) -> Dimensio
     for index, (spec, (first, second)) in enumerate(zip(specs, pairs, strict=True)):
         if spec.count(first) != 1 or spec.count(second) != 1:
             raise TypeError(
-                f"dimension_numbers[{index}] must contain '{first}' and '{second}' exactly once, "
-                f"got {spec!r}"
+                f"dimension_numbers[{index}] must contain '{first}' and '{second}' exactly once, got {spec!r}"
             )
         if len(set(spec)) != len(spec):
             raise TypeError(f"dimension_numbers[{index}] must not repeat a character, got {spec!r}")
     spatial_sets = [set(spec) - set(pair) for spec, pair in zip(specs, pairs, strict=True)]
     if not spatial_sets[0] == spatial_sets[1] == spatial_sets[2]:
         raise TypeError(
-            "dimension_numbers must use the same spatial characters in all three specs, "
-            f"got {specs!r}"
+            f"dimension_numbers must use the same spatial characters in all three specs, got {specs!r}"
         )
     spatial_order = [c for c in rhs_spec if c not in "OI"]
 
     def perm(spec: str, pair: tuple[str, str]) -> tuple[int, ...]:
-        return (spec.index(pair[0]), spec.index(pair[1])) + tuple(
-            spec.index(c) for c in spatial_order
-        )
+        return (spec.index(pair[0]), spec.index(pair[1])) + tuple(spec.index(c) for c in spatial_order)
 
     return DimensionNumbers(*(perm(s, p) for s, p in zip(specs, pairs, strict=True)))
 
@@ -153,9 +148,7 @@ def _perms_from_conv_dimension_numbers(value: Any, ndim: int) -> DimensionNumber
     for name, perm in zip(("lhs_spec", "rhs_spec", "out_spec"), value, strict=True):
         items = int_tuple(f"dimension_numbers.{name}", perm)
         if sorted(items) != list(range(ndim)):
-            raise TypeError(
-                f"dimension_numbers.{name} must be a permutation of range({ndim}), got {items}"
-            )
+            raise TypeError(f"dimension_numbers.{name} must be a permutation of range({ndim}), got {items}")
         perms.append(items)
     return DimensionNumbers(*perms)
 
@@ -200,9 +193,7 @@ def explicit_padding(
     if isinstance(value, str):
         mode = value.upper()
         if mode not in PADDING_NAMES:
-            raise ValueError(
-                f"padding must be one of {PADDING_NAMES} or (low, high) pairs, got {value!r}"
-            )
+            raise ValueError(f"padding must be one of {PADDING_NAMES} or (low, high) pairs, got {value!r}")
         if any(d != 1 for d in lhs_dilation):
             raise ValueError(
                 f"padding {value!r} cannot be combined with lhs_dilation {lhs_dilation} "
@@ -220,19 +211,14 @@ def explicit_padding(
         return tuple(pads)
     if not _is_sequence(value):
         raise ValueError(
-            f"padding must be 'SAME', 'SAME_LOWER', 'VALID' or a sequence of (low, high) pairs, "
-            f"got {value!r}"
+            f"padding must be 'SAME', 'SAME_LOWER', 'VALID' or a sequence of (low, high) pairs, got {value!r}"
         )
     pairs = []
     for pair in value:
         if isinstance(pair, (str, bytes)) or not _is_sequence(pair) or len(pair) != 2:
-            raise ValueError(
-                f"padding must be a sequence of (low, high) integer pairs, got {value!r}"
-            )
+            raise ValueError(f"padding must be a sequence of (low, high) integer pairs, got {value!r}")
         if any(isinstance(p, (bool, np.bool_)) or not _is_integer(p) for p in pair):
-            raise ValueError(
-                f"padding must be a sequence of (low, high) integer pairs, got {value!r}"
-            )
+            raise ValueError(f"padding must be a sequence of (low, high) integer pairs, got {value!r}")
         pairs.append((operator.index(pair[0]), operator.index(pair[1])))
     if len(pairs) != count:
         raise TypeError(

@@ -67,16 +67,13 @@ class Executable:
         """Runs the program on `args` (numpy or jax arrays) and returns its results."""
         if len(args) != len(self.inputs):
             raise TypeError(
-                f"expected {len(self.inputs)} arguments "
-                f"({', '.join(map(str, self.inputs))}), got {len(args)}"
+                f"expected {len(self.inputs)} arguments ({', '.join(map(str, self.inputs))}), got {len(args)}"
             )
         device_args = []
         for index, (arg, expected) in enumerate(zip(args, self.inputs, strict=True)):
             array = jax.numpy.asarray(arg)
             if array.dtype.name != expected.dtype:
-                raise TypeError(
-                    f"argument {index} must have dtype {expected.dtype}, got {array.dtype.name}"
-                )
+                raise TypeError(f"argument {index} must have dtype {expected.dtype}, got {array.dtype.name}")
             if tuple(array.shape) != expected.shape:
                 raise ValueError(
                     f"argument {index} must have shape {expected.shape}, got {tuple(array.shape)}"
@@ -126,10 +123,7 @@ def main_signature(
 ) -> tuple[tuple[TensorSignature, ...], tuple[TensorSignature, ...]]:
     """Argument and result signatures of the module's public `@main` function."""
     for op in module.body.operations:
-        if (
-            op.operation.name == "func.func"
-            and ir.StringAttr(op.attributes["sym_name"]).value == "main"
-        ):
+        if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == "main":
             function_type = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
             return (
                 tuple(_signature(t, f"argument {i}") for i, t in enumerate(function_type.inputs)),

@@ -88,9 +88,7 @@ def canonical_dtype(name: str, dtype: object) -> str:
     except TypeError as err:
         raise TypeError(f"{name} dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}") from err
     if canonical.name not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"{name} dtype must be one of {SUPPORTED_DTYPES}, got {np.dtype(dtype).name}"
-        )
+        raise TypeError(f"{name} dtype must be one of {SUPPORTED_DTYPES}, got {np.dtype(dtype).name}")
     return canonical.name
 
 

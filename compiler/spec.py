@@ -39,26 +39,19 @@ class ConvSpec:
     def __post_init__(self) -> None:
         ndim = len(self.lhs_shape)
         if ndim < 2:
-            raise TypeError(
-                f"lhs must have rank >= 2 (batch and feature dims), got shape {self.lhs_shape}"
-            )
+            raise TypeError(f"lhs must have rank >= 2 (batch and feature dims), got shape {self.lhs_shape}")
         if len(self.rhs_shape) != ndim:
-            raise TypeError(
-                f"rhs must have the rank of lhs ({ndim}), got rhs shape {self.rhs_shape}"
-            )
+            raise TypeError(f"rhs must have the rank of lhs ({ndim}), got rhs shape {self.rhs_shape}")
         for name, shape in (("lhs", self.lhs_shape), ("rhs", self.rhs_shape)):
             if any(d < 0 for d in shape):
                 raise ValueError(f"{name} shape must have non-negative dimensions, got {shape}")
         for name, dtype in (("lhs", self.lhs_dtype), ("rhs", self.rhs_dtype)):
             if dtype not in params.SUPPORTED_DTYPES:
-                raise TypeError(
-                    f"{name} dtype must be one of {params.SUPPORTED_DTYPES}, got {dtype}"
-                )
+                raise TypeError(f"{name} dtype must be one of {params.SUPPORTED_DTYPES}, got {dtype}")
         for name, perm in zip(("lhs", "rhs", "out"), self.dimension_numbers, strict=True):
             if sorted(perm) != list(range(ndim)):
                 raise TypeError(
-                    f"dimension_numbers {name} spec must be a permutation of range({ndim}), "
-                    f"got {perm}"
+                    f"dimension_numbers {name} spec must be a permutation of range({ndim}), got {perm}"
                 )
         params.check_spatial_parameters(
             ndim, self.window_strides, self.filter_shape, self.lhs_dilation, self.rhs_dilation
@@ -69,9 +62,7 @@ class ConvSpec:
                 f"got {len(self.padding)}: {self.padding}"
             )
         if any(p not in params.PRECISION_NAMES for p in self.precision) or len(self.precision) != 2:
-            raise ValueError(
-                f"precision must name two of {params.PRECISION_NAMES}, got {self.precision}"
-            )
+            raise ValueError(f"precision must name two of {params.PRECISION_NAMES}, got {self.precision}")
         perms = self.dimension_numbers
         out_spatial = shapes.output_spatial(
             self.in_spatial,
@@ -108,18 +99,14 @@ class ConvSpec:
         rhs_shape = params.int_tuple("rhs shape", rhs_shape)
         ndim = len(lhs_shape)
         if ndim < 2:
-            raise TypeError(
-                f"lhs must have rank >= 2 (batch and feature dims), got shape {lhs_shape}"
-            )
+            raise TypeError(f"lhs must have rank >= 2 (batch and feature dims), got shape {lhs_shape}")
         count = ndim - 2
         filter_shape = params.int_tuple("filter_shape", filter_shape)
         perms = params.dimension_numbers_perms(dimension_numbers, ndim)
         window_strides = params.int_tuple("window_strides", window_strides)
         lhs_dilation = params.optional_int_tuple("lhs_dilation", lhs_dilation, count)
         rhs_dilation = params.optional_int_tuple("rhs_dilation", rhs_dilation, count)
-        params.check_spatial_parameters(
-            ndim, window_strides, filter_shape, lhs_dilation, rhs_dilation
-        )
+        params.check_spatial_parameters(ndim, window_strides, filter_shape, lhs_dilation, rhs_dilation)
         in_spatial = tuple(lhs_shape[p] for p in perms.lhs[2:])
         window = tuple(map(shapes.dilated_extent, filter_shape, rhs_dilation))
         padding = params.explicit_padding(padding, in_spatial, window, window_strides, lhs_dilation)

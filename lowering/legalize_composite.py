@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jaxlib.mlir import ir
+
 from localconv.composite import CompositeError, is_localconv_composite, spec_from_composite
 from localconv.default_lowering import emit_default_lowering
 
@@ -41,9 +42,7 @@ class LegalizeComposite:
                     return
                 decompositions.add(ir.FlatSymbolRefAttr(op.attributes["decomposition"]).value)
                 with ir.InsertionPoint(op):
-                    result = emit_default_lowering(
-                        spec, op.operands[0], op.operands[1], loc=op.location
-                    )
+                    result = emit_default_lowering(spec, op.operands[0], op.operands[1], loc=op.location)
                 op.results[0].replace_all_uses_with(result)
                 op.erase()
         with module.context:

@@ -1,0 +1,1 @@
+"""Command-line entry points (`localconv`, `localconv-opt`): thin layers over the library."""
