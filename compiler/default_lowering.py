@@ -17,26 +17,26 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild
-from .spec import ConvSpec
+from .spec import ConvSpec, PatchSpec
 
 
-def emit_patches(spec: ConvSpec, lhs: ir.Value, *, loc: ir.Location) -> ir.Value:
-    """Patches [out spatial..., N, C * prod(filter_shape)] of `lhs` in the result dtype."""
-    perms = spec.dimension_numbers
-    n = spec.num_spatial
-    dtype = spec.out_dtype
+def emit_patches(patch: PatchSpec, lhs: ir.Value, *, loc: ir.Location) -> ir.Value:
+    """Patches [out spatial..., N, C * prod(filter_shape)] of `lhs`, in `patch.dtype`."""
+    perm = patch.lhs_perm
+    n = len(patch.filter_shape)
+    dtype = patch.dtype
     x = irbuild.convert(lhs, dtype, loc=loc)
-    x = irbuild.transpose(x, (*perms.lhs[2:], perms.lhs[0], perms.lhs[1]), loc=loc)
+    x = irbuild.transpose(x, (*perm[2:], perm[0], perm[1]), loc=loc)
 
-    low = [max(lo, 0) for lo, _ in spec.padding] + [0, 0]
-    high = [max(hi, 0) for _, hi in spec.padding] + [0, 0]
-    interior = [d - 1 for d in spec.lhs_dilation] + [0, 0]
+    low = [max(lo, 0) for lo, _ in patch.padding] + [0, 0]
+    high = [max(hi, 0) for _, hi in patch.padding] + [0, 0]
+    interior = [d - 1 for d in patch.lhs_dilation] + [0, 0]
     if any(low) or any(high) or any(interior):
         zero = irbuild.zero_scalar(dtype, loc=loc)
         x = irbuild.pad(x, zero, low, high, interior, loc=loc)
     padded = irbuild.shape_of(x)
-    cut_low = [max(-lo, 0) for lo, _ in spec.padding] + [0, 0]
-    cut_high = [max(-hi, 0) for _, hi in spec.padding] + [0, 0]
+    cut_low = [max(-lo, 0) for lo, _ in patch.padding] + [0, 0]
+    cut_high = [max(-hi, 0) for _, hi in patch.padding] + [0, 0]
     x = irbuild.slice_(
         x,
         cut_low,
@@ -45,13 +45,13 @@ def emit_patches(spec: ConvSpec, lhs: ir.Value, *, loc: ir.Location) -> ir.Value
         loc=loc,
     )
 
-    batch, features = spec.batch, spec.in_features
-    out_spatial = spec.out_spatial
+    batch, features = patch.batch, patch.in_features
+    out_spatial = patch.out_spatial
     columns = []
-    for offsets in itertools.product(*(range(k) for k in spec.filter_shape)):
+    for offsets in itertools.product(*(range(k) for k in patch.filter_shape)):
         start, limit = [], []
         for k, rd, stride, extent in zip(
-            offsets, spec.rhs_dilation, spec.window_strides, out_spatial, strict=True
+            offsets, patch.rhs_dilation, patch.window_strides, out_spatial, strict=True
         ):
             first = k * rd if extent else 0
             start.append(first)
@@ -60,12 +60,12 @@ def emit_patches(spec: ConvSpec, lhs: ir.Value, *, loc: ir.Location) -> ir.Value
             x,
             [*start, 0, 0],
             [*limit, batch, features],
-            [*spec.window_strides, 1, 1],
+            [*patch.window_strides, 1, 1],
             loc=loc,
         )
         columns.append(irbuild.reshape(column, (*out_spatial, batch, features, 1), loc=loc))
     stacked = irbuild.concatenate(columns, n + 2, loc=loc)
-    return irbuild.reshape(stacked, (*out_spatial, batch, spec.patch_size), loc=loc)
+    return irbuild.reshape(stacked, (*out_spatial, batch, patch.patch_size), loc=loc)
 
 
 def emit_contraction(spec: ConvSpec, patches: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -96,5 +96,5 @@ def emit_contraction(spec: ConvSpec, patches: ir.Value, rhs: ir.Value, *, loc: i
 
 def emit_default_lowering(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
     """The whole unshared convolution of `lhs` and `rhs` as patch gather plus dot_general."""
-    patches = emit_patches(spec, lhs, loc=ir.Location.name("patches", childLoc=loc))
+    patches = emit_patches(spec.patch_spec, lhs, loc=ir.Location.name("patches", childLoc=loc))
     return emit_contraction(spec, patches, rhs, loc=ir.Location.name("contraction", childLoc=loc))

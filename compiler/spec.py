@@ -16,6 +16,56 @@ from .params import DimensionNumbers
 
 
 @dataclasses.dataclass(frozen=True)
+class PatchSpec:
+    """What the patch gather needs: the input, its layout, and the window geometry.
+
+    `lhs_perm` gives the positions of lhs's (batch, feature, spatial...) dims; spatial
+    parameters are in the same spatial order; `dtype` is the dtype the patches are built in.
+    """
+
+    lhs_shape: tuple[int, ...]
+    lhs_perm: tuple[int, ...]
+    window_strides: tuple[int, ...]
+    padding: tuple[tuple[int, int], ...]
+    filter_shape: tuple[int, ...]
+    lhs_dilation: tuple[int, ...]
+    rhs_dilation: tuple[int, ...]
+    dtype: str
+
+    @property
+    def batch(self) -> int:
+        """Batch size N."""
+        return self.lhs_shape[self.lhs_perm[0]]
+
+    @property
+    def in_features(self) -> int:
+        """Input channels C."""
+        return self.lhs_shape[self.lhs_perm[1]]
+
+    @property
+    def in_spatial(self) -> tuple[int, ...]:
+        """lhs spatial extents in spatial order."""
+        return tuple(self.lhs_shape[p] for p in self.lhs_perm[2:])
+
+    @property
+    def out_spatial(self) -> tuple[int, ...]:
+        """Output spatial extents in spatial order."""
+        return shapes.output_spatial(
+            self.in_spatial,
+            self.filter_shape,
+            self.window_strides,
+            self.padding,
+            self.lhs_dilation,
+            self.rhs_dilation,
+        )
+
+    @property
+    def patch_size(self) -> int:
+        """C * prod(filter_shape): the length of one flattened patch."""
+        return shapes.patch_size(self.in_features, self.filter_shape)
+
+
+@dataclasses.dataclass(frozen=True)
 class ConvSpec:
     """One unshared convolution: operand types plus canonical parameters.
 
@@ -163,6 +213,20 @@ class ConvSpec:
     def out_dtype(self) -> str:
         """Result dtype (the higher-precision operand dtype)."""
         return shapes.result_dtype(self.lhs_dtype, self.rhs_dtype)
+
+    @property
+    def patch_spec(self) -> PatchSpec:
+        """The patch gather of this convolution, built in the result dtype."""
+        return PatchSpec(
+            self.lhs_shape,
+            self.dimension_numbers.lhs,
+            self.window_strides,
+            self.padding,
+            self.filter_shape,
+            self.lhs_dilation,
+            self.rhs_dilation,
+            self.out_dtype,
+        )
 
     @property
     def spec_strings(self) -> tuple[str, str, str]:

@@ -4,6 +4,6 @@
 (`O0`, `default`) or a textual one mixing localconv passes with MLIR built-in passes.
 """
 
-from .pipelines import PIPELINES, PipelineError, run_pipeline
+from .pipelines import PIPELINES, PipelineError, PipelineOptions, run_pipeline
 
-__all__ = ["PIPELINES", "PipelineError", "run_pipeline"]
+__all__ = ["PIPELINES", "PipelineError", "PipelineOptions", "run_pipeline"]

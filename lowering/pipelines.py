@@ -1,11 +1,21 @@
-"""Named and textual pipelines, run on a module with jaxlib's PassManager.
+"""Named and textual pipelines, run pass by pass with verification, IR dumps and timing.
 
-A textual pipeline is `builtin.module(p1,p2,...)` (or a bare `p1,p2,...`); each element is a
-localconv pass from the registry or any MLIR pass jaxlib parses (`canonicalize`, `cse`,
-`symbol-dce`, ...). The IR is verified after every pass.
+A textual pipeline is `builtin.module(p1,p2{opt=v},...)` (or the bare list); each element is a
+localconv pass from the registry or any pass jaxlib's MLIR parses (`canonicalize`, `cse`,
+`symbol-dce`, `func.func(cse)`, ...). Each element runs in its own PassManager, so a failure is
+pinned to one pass: the IR it got is saved and the error names the pass, the op location and
+the `localconv-opt` command that reproduces it.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import sys
+import tempfile
+import time
+from typing import TextIO
 
 from jaxlib.mlir import ir, passmanager
 
@@ -18,18 +28,46 @@ PIPELINES = {
 
 
 class PipelineError(ValueError):
-    """An unknown pipeline or pass name, or a pipeline text that does not parse."""
+    """An unknown pipeline or pass, bad options, or a pass that failed (with a reproducer)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineOptions:
+    """How a pipeline runs: verification, IR printing, timing, where reproducers go."""
+
+    verify_each: bool = True
+    print_ir_after_all: bool = False
+    print_ir_after: tuple[str, ...] = ()
+    timing: bool = False
+    ir_stream: TextIO | None = None
+    reproducer_dir: str | None = None
+
+
+@dataclasses.dataclass
+class PipelineReport:
+    """What a run did: (pass name, seconds) for each pass, in order."""
+
+    timings: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+
+    def format_timing(self) -> str:
+        """A table of per-pass wall times, like mlir-opt's --mlir-timing."""
+        total = sum(t for _, t in self.timings) or 1e-12
+        lines = ["===-- localconv pass timing --===", "  wall (ms)   share  pass"]
+        for name, seconds in self.timings:
+            lines.append(f"  {seconds * 1e3:9.3f}  {seconds / total:6.1%}  {name}")
+        lines.append(f"  {total * 1e3:9.3f}  100.0%  total")
+        return "\n".join(lines)
 
 
 def pipeline_elements(pipeline: str) -> list[str]:
-    """The pass names of a named or textual pipeline."""
+    """The elements of a named or textual pipeline, options included."""
     text = PIPELINES.get(pipeline, pipeline).strip()
     if text.startswith("builtin.module(") and text.endswith(")"):
         text = text[len("builtin.module(") : -1]
     elements, depth, current = [], 0, ""
     for char in text:
-        depth += char == "("
-        depth -= char == ")"
+        depth += char in "({"
+        depth -= char in ")}"
         if char == "," and depth == 0:
             elements.append(current.strip())
             current = ""
@@ -37,26 +75,68 @@ def pipeline_elements(pipeline: str) -> list[str]:
             current += char
     if current.strip():
         elements.append(current.strip())
-    if depth != 0 or any(not e for e in elements):
+    if depth != 0 or not elements or any(not e for e in elements):
         raise PipelineError(f"malformed pass pipeline {pipeline!r}")
     return elements
 
 
-def run_pipeline(module: ir.Module, pipeline: str = "default") -> ir.Module:
-    """Runs `pipeline` on `module` in place and returns it; MLIRError when a pass fails."""
+def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) -> str:
+    match = re.fullmatch(r"([\w.-]+)(?:\{(.*)\})?", element, re.S)
+    name = match.group(1) if match else element
+    if name in PASSES:
+        try:
+            configured = PASSES[name].from_options(match.group(2) or "")
+        except ValueError as err:
+            raise PipelineError(str(err)) from None
+        manager.add(configured, name=name, argument=name, description=configured.summary)
+        return name
+    try:
+        manager.add(element)
+    except ValueError:
+        raise PipelineError(
+            f"unknown pass {element!r} in pipeline {pipeline!r}; localconv passes: "
+            f"{sorted(PASSES)}; named pipelines: {sorted(PIPELINES)}"
+        ) from None
+    return name
+
+
+def run_pipeline(
+    module: ir.Module, pipeline: str = "default", options: PipelineOptions = PipelineOptions()
+) -> PipelineReport:
+    """Runs `pipeline` on `module` in place; PipelineError (with a reproducer) on failure."""
+    report = PipelineReport()
+    stream = options.ir_stream or sys.stderr
     with module.context:
-        manager = passmanager.PassManager("builtin.module")
-        manager.enable_verifier(True)
+        managers = []
         for element in pipeline_elements(pipeline):
-            if element in PASSES:
-                manager.add(PASSES[element], name=element, argument=element)
-                continue
+            manager = passmanager.PassManager("builtin.module")
+            manager.enable_verifier(options.verify_each)
+            managers.append((_add_element(manager, element, pipeline), element, manager))
+        for name, element, manager in managers:
+            before = module.operation.get_asm(enable_debug_info=True)
+            start = time.perf_counter()
             try:
-                manager.add(element)
-            except ValueError as err:
-                raise PipelineError(
-                    f"unknown pass {element!r} in pipeline {pipeline!r}; localconv passes: "
-                    f"{sorted(PASSES)}; named pipelines: {sorted(PIPELINES)}"
-                ) from err
-        manager.run(module.operation)
-    return module
+                manager.run(module.operation)
+            except Exception as err:  # noqa: BLE001 - every failure gets a reproducer
+                raise _failure(name, element, err, before, options) from err
+            report.timings.append((name, time.perf_counter() - start))
+            if options.print_ir_after_all or name in options.print_ir_after:
+                print(f"// -----// IR Dump After {name} //----- //", file=stream)
+                print(module, file=stream)
+    if options.timing:
+        print(report.format_timing(), file=stream)
+    return report
+
+
+def _failure(name: str, element: str, err: Exception, before: str, options: PipelineOptions) -> PipelineError:
+    directory = options.reproducer_dir or tempfile.gettempdir()
+    os.makedirs(directory, exist_ok=True)
+    fd, path = tempfile.mkstemp(prefix=f"localconv-{name}-", suffix=".mlir", dir=directory)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(before)
+    diagnostics = getattr(err, "error_diagnostics", None) or []
+    where = "; ".join(f"{d.location}: {d.message}" for d in diagnostics) or f"{type(err).__name__}: {err}"
+    return PipelineError(
+        f"pass {name} failed: {where}\n"
+        f"  reproduce with: localconv-opt {path} --pass-pipeline='builtin.module({element})'"
+    )

@@ -1,7 +1,20 @@
-"""The one list of localconv passes, keyed by pass name (the flag `localconv-opt` accepts)."""
+"""The one list of localconv passes, keyed by pass name (the flag `localconv-opt` accepts).
+
+`--list-passes`, the README's pass table and the pipeline parser all read this dict.
+"""
 
 from __future__ import annotations
 
 from .legalize_composite import LegalizeComposite
+from .pass_base import ModulePass
 
-PASSES = {p.name: p for p in (LegalizeComposite(),)}
+PASSES: dict[str, type[ModulePass]] = {p.name: p for p in (LegalizeComposite,)}
+
+
+def describe_passes() -> str:
+    """Every pass with its summary, options and before ==> after sketch (for --list-passes)."""
+    blocks = []
+    for name, cls in sorted(PASSES.items()):
+        options = ", ".join(f"{f.name.replace('_', '-')}={f.default!r}" for f in cls.option_fields())
+        blocks.append(f"{name}: {cls.summary}" + (f"\n  options: {options}" if options else ""))
+    return "\n".join(blocks)

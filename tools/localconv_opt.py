@@ -3,31 +3,45 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from jaxlib.mlir import ir
 
 from localconv import irbuild
-from localconv.lowering import PIPELINES, run_pipeline
-from localconv.lowering.registry import PASSES
+from localconv.lowering import PIPELINES, PipelineOptions, run_pipeline
+from localconv.lowering.registry import describe_passes
 
 from .diagnostics import run_guarded
 
 
 @dataclass
 class OptDriver:
-    """Reads a module, runs a pipeline on it and writes the result; usable in-process."""
+    """Parses a module, runs a pipeline on it and prints the result; usable in-process."""
 
     pipeline: str = "default"
+    options: PipelineOptions = field(default_factory=PipelineOptions)
 
     def run(self, text: str, filename: str = "-") -> str:
-        """The printed module after the pipeline; MLIRError on parse or pass failure."""
+        """The printed module after the pipeline; MLIRError on parse errors (file:line:col)."""
         context = irbuild.make_context()
-        with context, ir.Location.unknown():
-            module = ir.Module.parse(text)
-        run_pipeline(module, self.pipeline)
+        try:
+            module = ir.Module.parse(text, context=context)
+        except ir.MLIRError as err:
+            raise ValueError(_parse_diagnostics(err, filename)) from None
+        run_pipeline(module, self.pipeline, self.options)
         return str(module)
+
+
+def _parse_diagnostics(err: ir.MLIRError, filename: str) -> str:
+    """MLIR parse diagnostics as `file:line:col: message` lines."""
+    lines = []
+    for diagnostic in err.error_diagnostics:
+        match = re.search(r":(\d+):(\d+)", str(diagnostic.location))
+        where = f"{filename}:{match.group(1)}:{match.group(2)}" if match else filename
+        lines.append(f"{where}: {diagnostic.message}")
+    return "\n".join(lines) or f"{filename}: {err}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--pipeline", choices=sorted(PIPELINES), help="named pipeline")
     parser.add_argument("-o", dest="output", default="-", help="output file (default: stdout)")
     parser.add_argument("--list-passes", action="store_true", help="list localconv passes")
+    parser.add_argument("--print-ir-after-all", action="store_true", help="IR after every pass")
+    parser.add_argument(
+        "--print-ir-after",
+        action="append",
+        default=[],
+        metavar="PASS",
+        help="IR after the named pass (repeatable)",
+    )
+    parser.add_argument("--timing", action="store_true", help="per-pass wall times on stderr")
+    parser.add_argument(
+        "--verify-each",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="verify the IR after every pass (default: on)",
+    )
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     return parser
 
@@ -49,16 +78,21 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         if args.list_passes:
-            for name, p in sorted(PASSES.items()):
-                print(f"{name}: {p.summary}")
+            print(describe_passes())
             return 0
         if args.input == "-":
             text = sys.stdin.read()
         else:
             with open(args.input, encoding="utf-8") as handle:
                 text = handle.read()
-        pipeline = args.pass_pipeline or args.pipeline or "default"
-        result = OptDriver(pipeline).run(text, args.input)
+        options = PipelineOptions(
+            verify_each=args.verify_each,
+            print_ir_after_all=args.print_ir_after_all,
+            print_ir_after=tuple(args.print_ir_after),
+            timing=args.timing,
+        )
+        driver = OptDriver(args.pass_pipeline or args.pipeline or "default", options)
+        result = driver.run(text, args.input)
         if args.output == "-":
             sys.stdout.write(result)
         else:
