@@ -23,7 +23,10 @@ from .registry import PASSES
 
 PIPELINES = {
     "O0": "builtin.module(localconv-legalize-composite)",
-    "default": "builtin.module(localconv-legalize-composite,canonicalize,cse,symbol-dce)",
+    "default": (
+        "builtin.module(localconv-recognize-jax-patches,localconv-legalize-composite,"
+        "localconv-simplify-patch-gather,localconv-fold-transposes,canonicalize,cse,symbol-dce)"
+    ),
 }
 
 

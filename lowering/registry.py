@@ -5,10 +5,15 @@
 
 from __future__ import annotations
 
+from .fold_transposes import FoldTransposes
 from .legalize_composite import LegalizeComposite
 from .pass_base import ModulePass
+from .recognize_jax_patches import RecognizeJaxPatches
+from .simplify_patch_gather import SimplifyPatchGather
 
-PASSES: dict[str, type[ModulePass]] = {p.name: p for p in (LegalizeComposite,)}
+PASSES: dict[str, type[ModulePass]] = {
+    p.name: p for p in (LegalizeComposite, RecognizeJaxPatches, SimplifyPatchGather, FoldTransposes)
+}
 
 
 def describe_passes() -> str:
