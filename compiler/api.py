@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import emitter, irbuild, runner
+from . import emitter, irbuild, runner, shapes
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -158,6 +158,7 @@ def _compiled_for(spec: ConvSpec) -> Compiled:
 
 
 def _as_array(name: str, value: Any) -> Any:
+    """`value` as an array of a supported dtype, narrowed as JAX narrows (x64 off)."""
     if isinstance(value, (jax.Array, np.ndarray)):
         array = value
     else:
@@ -165,10 +166,10 @@ def _as_array(name: str, value: Any) -> Any:
             array = np.asarray(value)
         except (TypeError, ValueError) as err:
             raise TypeError(f"{name} must be an array, got {type(value).__name__}") from err
-    if array.dtype == object or array.dtype.kind in "USV":
-        raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
-    canonical = jax.dtypes.canonicalize_dtype(array.dtype)
-    return jax.numpy.asarray(array, dtype=canonical) if canonical != array.dtype else array
+        if array.dtype.kind in "OUS":
+            raise TypeError(f"{name} must be an array, got {type(value).__name__}: {value!r:.80}")
+    canonical = shapes.canonical_dtype(name, array.dtype)
+    return jax.numpy.asarray(array, dtype=canonical) if canonical != array.dtype.name else array
 
 
 def _shape_dtype(name: str, value: Any) -> tuple[Any, Any]:

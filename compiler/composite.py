@@ -119,7 +119,8 @@ def spec_from_composite(op: ir.Operation) -> ConvSpec:
         )
     except (TypeError, ValueError) as err:
         raise CompositeError(f"invalid {NAME}: {err}") from err
-    expected = irbuild.tensor_type(spec.out_shape, spec.out_dtype)
+    with op.context, op.location:
+        expected = irbuild.tensor_type(spec.out_shape, spec.out_dtype)
     if out_type != expected:
         raise CompositeError(f"{NAME} result type must be {expected}, got {out_type}")
     return spec

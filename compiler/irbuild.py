@@ -62,10 +62,26 @@ def shape_of(value: ir.Value) -> tuple[int, ...]:
     return tuple(ir.RankedTensorType(value.type).shape)
 
 
+def scalar_constant(value: object, dtype: str, *, loc: ir.Location) -> ir.Value:
+    """A 0-d constant `value` of `dtype`."""
+    with loc:
+        return jax_mlir.ir_constant(np.array(value, jax.numpy.dtype(dtype)))
+
+
 def zero_scalar(dtype: str, *, loc: ir.Location) -> ir.Value:
     """A 0-d zero constant of `dtype`."""
-    with loc:
-        return jax_mlir.ir_constant(np.zeros((), jax.numpy.dtype(dtype)))
+    return scalar_constant(0, dtype, loc=loc)
+
+
+def broadcast(
+    value: ir.Value, shape: Sequence[int], dimensions: Sequence[int], *, loc: ir.Location
+) -> ir.Value:
+    """`value` broadcast to `shape`, operand dim i becoming result dim dimensions[i]."""
+    if tuple(shape) == shape_of(value) and list(dimensions) == list(range(len(shape))):
+        return value
+    element = ir.RankedTensorType(value.type).element_type
+    result = ir.RankedTensorType.get(list(shape), element)
+    return stablehlo.BroadcastInDimOp(result, value, list(dimensions), loc=loc).result
 
 
 def convert(value: ir.Value, dtype: str, *, loc: ir.Location) -> ir.Value:

@@ -148,8 +148,16 @@ def _perms_from_conv_dimension_numbers(value: Any, ndim: int) -> DimensionNumber
     for name, perm in zip(("lhs_spec", "rhs_spec", "out_spec"), value, strict=True):
         items = int_tuple(f"dimension_numbers.{name}", perm)
         if sorted(items) != list(range(ndim)):
-            raise TypeError(f"dimension_numbers.{name} must be a permutation of range({ndim}), got {items}")
+            raise ValueError(f"dimension_numbers.{name} must be a permutation of range({ndim}), got {items}")
         perms.append(items)
+    rhs_spatial = perms[1][2:]
+    if list(rhs_spatial) != sorted(rhs_spatial):
+        # JAX reads filter_shape in rhs layout order but strides in this order here; spec
+        # strings have one meaning, so ask for them instead.
+        raise ValueError(
+            "dimension_numbers.rhs_spec must list the rhs spatial dims in increasing order "
+            f"(the order filter_shape uses), got {perms[1]}; give spec strings instead"
+        )
     return DimensionNumbers(*perms)
 
 
@@ -215,6 +223,8 @@ def explicit_padding(
         )
     pairs = []
     for pair in value:
+        if _is_sequence(pair) and any(isinstance(p, (bool, np.bool_)) for p in pair):
+            raise TypeError(f"padding must hold integer (low, high) pairs, not bools, got {value!r}")
         if isinstance(pair, (str, bytes)) or not _is_sequence(pair) or len(pair) != 2:
             raise ValueError(f"padding must be a sequence of (low, high) integer pairs, got {value!r}")
         if any(isinstance(p, (bool, np.bool_)) or not _is_integer(p) for p in pair):

@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.extend.backend as jax_backend
+import numpy as np
 from jaxlib.mlir import ir
 
 from . import irbuild
@@ -71,7 +72,7 @@ class Executable:
             )
         device_args = []
         for index, (arg, expected) in enumerate(zip(args, self.inputs, strict=True)):
-            array = jax.numpy.asarray(arg)
+            array = arg if isinstance(arg, (jax.Array, np.ndarray)) else np.asarray(arg)
             if array.dtype.name != expected.dtype:
                 raise TypeError(f"argument {index} must have dtype {expected.dtype}, got {array.dtype.name}")
             if tuple(array.shape) != expected.shape:

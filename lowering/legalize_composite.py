@@ -1,8 +1,10 @@
 """`localconv-legalize-composite`: rewrites localconv composites into their lowering.
 
 Every `stablehlo.composite "localconv.conv_general_dilated_local"` is replaced in place by the
-lowering chosen for its parameters (the patch gather plus dot_general of the default
-lowering); decomposition functions left without users are erased, so no private function
+lowering chosen for its parameters: the contraction strategy in its `localconv.strategy`
+attribute (set by `localconv-contraction-strategy`), else the default lowering (patch gather
+plus one batched dot_general).
+Decomposition functions left without users are erased, so no private function
 remains. Composites of other names are left alone. A malformed localconv composite is an
 error at its location.
 """
@@ -14,7 +16,8 @@ import dataclasses
 from jaxlib.mlir import ir
 
 from localconv.composite import CompositeError, is_localconv_composite, spec_from_composite
-from localconv.default_lowering import emit_default_lowering
+from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
+from localconv.default_lowering import DEFAULT_STRATEGY, emit_lowering
 
 from .pass_base import ModulePass, PassError, ops_where
 
@@ -44,12 +47,23 @@ class LegalizeComposite(ModulePass):
                     spec = spec_from_composite(op)
                 except CompositeError as err:
                     raise PassError(str(err), op.location) from err
+                strategy = _strategy_of(op)
                 decompositions.add(ir.FlatSymbolRefAttr(op.attributes["decomposition"]).value)
                 with ir.InsertionPoint(op):
-                    result = emit_default_lowering(spec, op.operands[0], op.operands[1], loc=op.location)
+                    result = emit_lowering(spec, op.operands[0], op.operands[1], strategy, loc=op.location)
             op.results[0].replace_all_uses_with(result)
             op.erase()
         _erase_unused_private_functions(module, decompositions)
+
+
+def _strategy_of(op: ir.Operation) -> str:
+    if STRATEGY_ATTRIBUTE not in op.attributes:
+        return DEFAULT_STRATEGY
+    attr = op.attributes[STRATEGY_ATTRIBUTE]
+    strategy = attr.value if isinstance(attr, ir.StringAttr) else None
+    if strategy not in STRATEGIES:
+        raise PassError(f"{STRATEGY_ATTRIBUTE} must be one of {list(STRATEGIES)}, got {attr}", op.location)
+    return strategy
 
 
 def _erase_unused_private_functions(module: ir.Operation, names: set[str]) -> None:

@@ -24,8 +24,9 @@ from .registry import PASSES
 PIPELINES = {
     "O0": "builtin.module(localconv-legalize-composite)",
     "default": (
-        "builtin.module(localconv-recognize-jax-patches,localconv-legalize-composite,"
-        "localconv-simplify-patch-gather,localconv-fold-transposes,canonicalize,cse,symbol-dce)"
+        "builtin.module(localconv-recognize-jax-patches,localconv-contraction-strategy,"
+        "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-fold-transposes,"
+        "canonicalize,cse,symbol-dce)"
     ),
 }
 

@@ -20,7 +20,7 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from localconv import irbuild
-from localconv.default_lowering import emit_patches
+from localconv.patch_gather import emit_patches
 from localconv.spec import PatchSpec
 
 from . import constant_eval

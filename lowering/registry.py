@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from .contraction_strategy import ContractionStrategy
 from .fold_transposes import FoldTransposes
 from .legalize_composite import LegalizeComposite
 from .pass_base import ModulePass
@@ -12,7 +13,14 @@ from .recognize_jax_patches import RecognizeJaxPatches
 from .simplify_patch_gather import SimplifyPatchGather
 
 PASSES: dict[str, type[ModulePass]] = {
-    p.name: p for p in (LegalizeComposite, RecognizeJaxPatches, SimplifyPatchGather, FoldTransposes)
+    p.name: p
+    for p in (
+        RecognizeJaxPatches,
+        ContractionStrategy,
+        LegalizeComposite,
+        SimplifyPatchGather,
+        FoldTransposes,
+    )
 }
 
 

@@ -1,0 +1,134 @@
+"""Contraction strategies: how patches and the unshared kernel are multiplied and summed.
+
+- `batched_dot`: one `dot_general` over spatial-major patches [S..., N, K] with the output
+  spatial dims as batching dims, then a transpose to the out-spec layout. XLA runs it at
+  matmul speed when rhs's spatial dims are its major dims (e.g. HWIO); otherwise XLA
+  transposes the whole rhs on every call.
+- `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
+  row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
+  adds it into an accumulator [N, rhs dims without I...]; the body is unrolled `unroll` times
+  and the remainder is peeled after the loop. f16/bf16 accumulate in f32.
+"""
+
+from __future__ import annotations
+
+from jaxlib.mlir import ir
+from jaxlib.mlir.dialects import stablehlo
+
+from . import irbuild
+from .patch_gather import emit_patches, feature_major
+from .spec import ConvSpec
+
+STRATEGIES = ("batched_dot", "accumulate_loop")
+# Names the strategy on the op that contracts (and on composites, as the one to lower with).
+STRATEGY_ATTRIBUTE = "localconv.strategy"
+DEFAULT_UNROLL = 8
+
+
+def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
+    """The convolution as patch gather + one batched dot_general + a transpose."""
+    perms = spec.dimension_numbers
+    n = spec.num_spatial
+    dtype = spec.out_dtype
+    patches = emit_patches(spec.patch_spec, lhs, loc=loc)
+    rhs = irbuild.convert(rhs, dtype, loc=loc)
+    dims = stablehlo.DotDimensionNumbers.get(
+        lhs_batching_dimensions=list(range(n)),
+        rhs_batching_dimensions=list(perms.rhs[2:]),
+        lhs_contracting_dimensions=[n + 1],
+        rhs_contracting_dimensions=[perms.rhs[1]],
+    )
+    result_type = irbuild.tensor_type((*spec.out_spatial, spec.batch, spec.out_features), dtype)
+    dot = stablehlo.DotGeneralOp(
+        result_type,
+        patches,
+        rhs,
+        dims,
+        precision_config=irbuild.precision_config(spec.precision),
+        loc=loc,
+    )
+    dot.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("batched_dot")
+    product = dot.result
+    source_of = {perms.out[0]: n, perms.out[1]: n + 1}
+    source_of.update({perms.out[2 + i]: i for i in range(n)})
+    return irbuild.transpose(product, [source_of[p] for p in range(n + 2)], loc=loc)
+
+
+def emit_accumulate_loop(
+    spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, unroll: int = DEFAULT_UNROLL, *, loc: ir.Location
+) -> ir.Value:
+    """The convolution as a while loop of rank-1 updates over the contraction index."""
+    perms = spec.dimension_numbers
+    n = spec.num_spatial
+    # rhs dims other than I, in rhs's own order: "O" or a spatial index.
+    tokens = ["O" if p == perms.rhs[0] else perms.rhs[2:].index(p) for p in range(n + 2) if p != perms.rhs[1]]
+    spatial_order = [t for t in tokens if t != "O"]
+    patches = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
+    extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
+    acc_dtype = "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
+    acc_shape = [spec.batch, *extents]
+    total = spec.patch_size
+    unroll = max(1, min(unroll, total))
+    index_dtype = "int32" if total < 2**31 else "int64"
+
+    def update(acc: ir.Value, patches: ir.Value, kernel: ir.Value, k: ir.Value) -> ir.Value:
+        zero = _index_constant(0, index_dtype, loc=loc)
+        row = stablehlo.DynamicSliceOp(
+            patches,
+            [k] + [zero] * (n + 1),
+            [1, spec.batch, *spec.out_spatial_in(spatial_order)],
+            loc=loc,
+        ).result
+        row = irbuild.reshape(row, [spec.batch, *spec.out_spatial_in(spatial_order)], loc=loc)
+        row = irbuild.convert(row, acc_dtype, loc=loc)
+        row = irbuild.broadcast(row, acc_shape, [0] + [1 + tokens.index(i) for i in spatial_order], loc=loc)
+        starts = [k if p == perms.rhs[1] else zero for p in range(n + 2)]
+        sizes = [1 if p == perms.rhs[1] else d for p, d in enumerate(spec.rhs_shape)]
+        column = stablehlo.DynamicSliceOp(kernel, starts, sizes, loc=loc).result
+        column = irbuild.convert(irbuild.reshape(column, extents, loc=loc), acc_dtype, loc=loc)
+        column = irbuild.broadcast(column, acc_shape, list(range(1, n + 2)), loc=loc)
+        product = stablehlo.MulOp(row, column, loc=loc).result
+        return stablehlo.AddOp(acc, product, loc=loc).result
+
+    acc = irbuild.broadcast(irbuild.zero_scalar(acc_dtype, loc=loc), acc_shape, [], loc=loc)
+    trips = total // unroll
+    if trips:
+        acc = _emit_loop(trips, unroll, acc, patches, rhs, index_dtype, update, loc=loc)
+    for k in range(trips * unroll, total):
+        acc = update(acc, patches, rhs, _index_constant(k, index_dtype, loc=loc))
+    acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
+    source_of = {perms.out[0]: 0, perms.out[1]: 1 + tokens.index("O")}
+    source_of.update({perms.out[2 + i]: 1 + tokens.index(i) for i in range(n)})
+    return irbuild.transpose(acc, [source_of[p] for p in range(n + 2)], loc=loc)
+
+
+def _emit_loop(trips, unroll, acc, patches, rhs, index_dtype, update, *, loc):
+    """while (i < trips) { acc = update(..., i*unroll + j) for j < unroll; i += 1 }."""
+    start = _index_constant(0, index_dtype, loc=loc)
+    carried = [start, acc, patches, rhs]
+    loop = stablehlo.WhileOp([v.type for v in carried], carried, loc=loc)
+    loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
+    cond = loop.cond.blocks.append(*[v.type for v in carried], arg_locs=[loc] * 4)
+    with ir.InsertionPoint(cond):
+        limit = _index_constant(trips, index_dtype, loc=loc)
+        direction = stablehlo.ComparisonDirectionAttr.get("LT")
+        more = stablehlo.CompareOp(cond.arguments[0], limit, direction, loc=loc).result
+        stablehlo.ReturnOp([more], loc=loc)
+    body = loop.body.blocks.append(*[v.type for v in carried], arg_locs=[loc] * 4)
+    with ir.InsertionPoint(body):
+        i, acc, patches, rhs = body.arguments
+        base = stablehlo.MulOp(i, _index_constant(unroll, index_dtype, loc=loc), loc=loc).result
+        for j in range(unroll):
+            k = (
+                base
+                if j == 0
+                else stablehlo.AddOp(base, _index_constant(j, index_dtype, loc=loc), loc=loc).result
+            )
+            acc = update(acc, patches, rhs, k)
+        following = stablehlo.AddOp(i, _index_constant(1, index_dtype, loc=loc), loc=loc).result
+        stablehlo.ReturnOp([following, acc, patches, rhs], loc=loc)
+    return loop.results[1]
+
+
+def _index_constant(value: int, dtype: str, *, loc: ir.Location) -> ir.Value:
+    return irbuild.scalar_constant(value, dtype, loc=loc)

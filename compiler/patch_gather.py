@@ -1,0 +1,90 @@
+"""The patch gather: every receptive window of lhs, flattened, built from pads and slices.
+
+lhs is transposed to a chosen layout of (N, C, spatial...) dims, padded (interior padding for
+lhs_dilation, edge padding for the non-negative part of `padding`), cropped where padding is
+negative, and sliced once per receptive-window offset with the window strides. The slices are
+stacked right after C and merged with it, so the patch feature dim K = C * prod(filter_shape)
+is C-major then window offsets in spatial order: exactly the order of rhs's `I` dimension.
+No op count depends on spatial extents.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from jaxlib.mlir import ir
+
+from . import irbuild
+from .spec import PatchSpec
+
+Layout = tuple  # of "N", "C" and spatial indices 0..n-1, in result dim order
+
+
+def spatial_major(n: int) -> Layout:
+    """[out spatial..., N, K]: the batching-dims-first layout a batched dot_general wants."""
+    return (*range(n), "N", "C")
+
+
+def feature_major(spatial_order: Sequence[int]) -> Layout:
+    """[K, N, out spatial...] with spatial dims in `spatial_order`: one row per patch feature."""
+    return ("C", "N", *spatial_order)
+
+
+def patch_shape(patch: PatchSpec, layout: Layout) -> tuple[int, ...]:
+    """The shape of the patches `emit_patches` builds in `layout`."""
+    extents = {"N": patch.batch, "C": patch.patch_size}
+    extents.update(enumerate(patch.out_spatial))
+    return tuple(extents[token] for token in layout)
+
+
+def emit_patches(
+    patch: PatchSpec, lhs: ir.Value, layout: Layout | None = None, *, loc: ir.Location
+) -> ir.Value:
+    """Patches of `lhs` in `layout` (default: spatial-major), in `patch.dtype`."""
+    n = len(patch.filter_shape)
+    layout = spatial_major(n) if layout is None else layout
+    position = {"N": patch.lhs_perm[0], "C": patch.lhs_perm[1]}
+    position.update({i: patch.lhs_perm[2 + i] for i in range(n)})
+    x = irbuild.convert(lhs, patch.dtype, loc=loc)
+    x = irbuild.transpose(x, [position[token] for token in layout], loc=loc)
+
+    def per_dim(spatial_value, other_value):
+        return [spatial_value(t) if isinstance(t, int) else other_value for t in layout]
+
+    low = per_dim(lambda i: max(patch.padding[i][0], 0), 0)
+    high = per_dim(lambda i: max(patch.padding[i][1], 0), 0)
+    interior = per_dim(lambda i: patch.lhs_dilation[i] - 1, 0)
+    if any(low) or any(high) or any(interior):
+        zero = irbuild.zero_scalar(patch.dtype, loc=loc)
+        x = irbuild.pad(x, zero, low, high, interior, loc=loc)
+    padded = irbuild.shape_of(x)
+    cut_low = per_dim(lambda i: max(-patch.padding[i][0], 0), 0)
+    cut_high = per_dim(lambda i: max(-patch.padding[i][1], 0), 0)
+    x = irbuild.slice_(
+        x, cut_low, [s - c for s, c in zip(padded, cut_high, strict=True)], [1] * len(layout), loc=loc
+    )
+
+    sizes = irbuild.shape_of(x)
+    out_spatial = patch.out_spatial
+    column_shape = [out_spatial[t] if isinstance(t, int) else sizes[d] for d, t in enumerate(layout)]
+    stack_dim = layout.index("C") + 1
+    columns = []
+    for offsets in itertools.product(*(range(k) for k in patch.filter_shape)):
+        start, limit, strides = [], [], []
+        for d, token in enumerate(layout):
+            if not isinstance(token, int):
+                start.append(0)
+                limit.append(sizes[d])
+                strides.append(1)
+                continue
+            extent, stride = out_spatial[token], patch.window_strides[token]
+            first = offsets[token] * patch.rhs_dilation[token] if extent else 0
+            start.append(first)
+            limit.append(first + (extent - 1) * stride + 1 if extent else 0)
+            strides.append(stride)
+        column = irbuild.slice_(x, start, limit, strides, loc=loc)
+        unit = column_shape[:stack_dim] + [1] + column_shape[stack_dim:]
+        columns.append(irbuild.reshape(column, unit, loc=loc))
+    stacked = irbuild.concatenate(columns, stack_dim, loc=loc)
+    return irbuild.reshape(stacked, patch_shape(patch, layout), loc=loc)

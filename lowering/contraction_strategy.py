@@ -1,0 +1,51 @@
+"""`localconv-contraction-strategy`: picks how each localconv composite is contracted.
+
+The cost model (`localconv.cost_model`) chooses `batched_dot` or `accumulate_loop` from the
+rhs layout and the batch size; the choice and its reason are attached to the composite as
+`localconv.strategy` / `localconv.strategy_reason`, where `localconv-legalize-composite`
+reads them and lit tests can check them. The `strategy` option forces one strategy.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from jaxlib.mlir import ir
+
+from localconv.composite import CompositeError, is_localconv_composite, spec_from_composite
+from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
+from localconv.cost_model import choose_strategy
+
+from .pass_base import ModulePass, PassError, ops_where
+
+REASON_ATTRIBUTE = "localconv.strategy_reason"
+
+
+@dataclasses.dataclass(frozen=True)
+class ContractionStrategy(ModulePass):
+    """Annotates localconv composites with the contraction strategy to lower them with.
+
+      %0 = stablehlo.composite "localconv.conv_general_dilated_local" %lhs, %rhs {...}
+    ==>
+      %0 = stablehlo.composite "localconv.conv_general_dilated_local" %lhs, %rhs {...,
+             localconv.strategy = "accumulate_loop", localconv.strategy_reason = "..."}
+    """
+
+    name = "localconv-contraction-strategy"
+    summary = "Choose batched_dot or accumulate_loop per composite with the cost model"
+    strategy: str = dataclasses.field(default="auto", metadata={"choices": ("auto", *STRATEGIES)})
+
+    def run(self, module: ir.Operation) -> None:
+        for op in ops_where(module, is_localconv_composite):
+            with op.location:
+                try:
+                    spec = spec_from_composite(op)
+                except CompositeError as err:
+                    raise PassError(str(err), op.location) from err
+                if self.strategy == "auto":
+                    choice = choose_strategy(spec)
+                    strategy, reason = choice.strategy, choice.reason
+                else:
+                    strategy, reason = self.strategy, "forced by the strategy option"
+                op.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get(strategy)
+                op.attributes[REASON_ATTRIBUTE] = ir.StringAttr.get(reason)
