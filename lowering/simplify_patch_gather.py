@@ -172,16 +172,17 @@ def _merge_pads(op: ir.Operation, rewriter: object) -> bool:
 
 
 def _tiling_slices_to_space_to_depth(op: ir.Operation, rewriter: object) -> bool:
-    """Concat over a new last dim of strided slices whose offsets tile each stride exactly."""
+    """Concat, over a new unit dim, of strided slices whose offsets tile each stride exactly."""
     dimension = ir.IntegerAttr(op.attributes["dimension"]).value
     out_shape = irbuild.shape_of(op.results[0])
-    if dimension != len(out_shape) - 1:
-        return True
     slices = []
     for value in op.operands:
         reshape = _defining(value, "stablehlo.reshape")
         piece = _defining(reshape.operands[0], "stablehlo.slice") if reshape else None
-        if piece is None or irbuild.shape_of(value) != (*irbuild.shape_of(piece.results[0]), 1):
+        if piece is None:
+            return True
+        piece_shape = list(irbuild.shape_of(piece.results[0]))
+        if list(irbuild.shape_of(value)) != piece_shape[:dimension] + [1] + piece_shape[dimension:]:
             return True
         slices.append(piece)
     source = slices[0].operands[0]
@@ -213,17 +214,15 @@ def _tiling_slices_to_space_to_depth(op: ir.Operation, rewriter: object) -> bool
             [1] * len(sizes),
             loc=loc,
         )
-        split = []
+        split, outer, inner = [], [], []
         for d, extent in enumerate(extents):
-            split += [extent, strides[d]] if d in tiled else [extent]
-        blocks = irbuild.reshape(covered, split, loc=loc)
-        outer, inner, position = [], [], 0
-        for d in range(len(sizes)):
-            outer.append(position)
+            outer.append(len(split))
+            split.append(extent)
             if d in tiled:
-                inner.append(position + 1)
-            position += 2 if d in tiled else 1
-        moved = irbuild.transpose(blocks, outer + inner, loc=loc)
+                inner.append(len(split))
+                split.append(strides[d])
+        blocks = irbuild.reshape(covered, split, loc=loc)
+        moved = irbuild.transpose(blocks, outer[:dimension] + inner + outer[dimension:], loc=loc)
         result = irbuild.reshape(moved, out_shape, loc=loc)
     rewriter.replace_op(op, [result])
     return False
