@@ -1,6 +1,7 @@
 """The contraction cost model: which strategy to lower an unshared convolution with, and why.
 
 Quantities (bytes are for the result dtype):
+- lhs bytes    = N * C * prod(input spatial)
 - patch bytes  = N * K * S          (K = C * prod(filter_shape), S = prod(out spatial))
 - weight bytes = O * K * S          (rhs, read once at best)
 - output bytes = N * O * S
@@ -22,8 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
-
+from . import shapes
 from .spec import ConvSpec
 
 LARGE_BATCH = 64
@@ -33,15 +33,21 @@ LARGE_BATCH = 64
 class CostEstimate:
     """The sizes the cost model reasons about."""
 
+    lhs_bytes: int
     patch_bytes: int
     weight_bytes: int
     output_bytes: int
     flops: int
 
     @property
+    def min_bytes_moved(self) -> int:
+        """Bytes any implementation moves: lhs and rhs read once, the output written once."""
+        return self.lhs_bytes + self.weight_bytes + self.output_bytes
+
+    @property
     def arithmetic_intensity(self) -> float:
-        """FLOPs per byte that must move at least once (inputs read once, output written once)."""
-        return self.flops / max(self.weight_bytes + self.patch_bytes + self.output_bytes, 1)
+        """FLOPs per byte that must move at least once."""
+        return self.flops / max(self.min_bytes_moved, 1)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,10 +61,11 @@ class StrategyChoice:
 
 def estimate(spec: ConvSpec) -> CostEstimate:
     """Byte and FLOP counts of `spec` (see the module docstring)."""
-    itemsize = np.dtype(spec.out_dtype).itemsize if spec.out_dtype != "bfloat16" else 2
+    itemsize = shapes.itemsize(spec.out_dtype)
     spatial = math.prod(spec.out_spatial)
     k = spec.patch_size
     return CostEstimate(
+        lhs_bytes=math.prod(spec.lhs_shape) * itemsize,
         patch_bytes=spec.batch * k * spatial * itemsize,
         weight_bytes=spec.out_features * k * spatial * itemsize,
         output_bytes=spec.batch * spec.out_features * spatial * itemsize,

@@ -104,6 +104,11 @@ def result_dtype(lhs_dtype: str, rhs_dtype: str) -> str:
     return lhs_dtype if rank(lhs_dtype) >= rank(rhs_dtype) else rhs_dtype
 
 
+def itemsize(dtype: str) -> int:
+    """Bytes per element of a dtype name (bfloat16 included)."""
+    return jax.numpy.dtype(dtype).itemsize
+
+
 def patch_size(features: int, filter_shape: tuple[int, ...]) -> int:
     """Length of one flattened patch: input channels times window positions."""
     return features * math.prod(filter_shape)

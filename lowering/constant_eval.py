@@ -57,10 +57,10 @@ def evaluate(value: ir.Value, max_elements: int = MAX_ELEMENTS) -> np.ndarray | 
         return None
     if name == "stablehlo.broadcast_in_dim":
         dims = list(ir.DenseI64ArrayAttr(attrs["broadcast_dimensions"]))
-        source = operands[0]
-        expanded = source.reshape(
-            [source.shape[dims.index(d)] if d in dims else 1 for d in range(len(shape))]
-        )
+        # Operand dim i goes to result dim dims[i]: order the operand's axes by their target
+        # (non-increasing dims transpose), then insert the new axes.
+        moved = np.transpose(operands[0], np.argsort(dims))
+        expanded = np.expand_dims(moved, [d for d in range(len(shape)) if d not in dims])
         return np.broadcast_to(expanded, shape).astype(dtype)
     if name == "stablehlo.reshape":
         return operands[0].reshape(shape)

@@ -72,14 +72,15 @@ def pipeline_elements(pipeline: str) -> list[str]:
     for char in text:
         depth += char in "({"
         depth -= char in ")}"
+        if depth < 0:
+            raise PipelineError(f"malformed pass pipeline {pipeline!r}: unbalanced ')'")
         if char == "," and depth == 0:
             elements.append(current.strip())
             current = ""
         else:
             current += char
-    if current.strip():
-        elements.append(current.strip())
-    if depth != 0 or not elements or any(not e for e in elements):
+    elements.append(current.strip())
+    if depth != 0 or any(not e for e in elements):
         raise PipelineError(f"malformed pass pipeline {pipeline!r}")
     return elements
 

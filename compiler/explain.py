@@ -1,0 +1,38 @@
+"""`localconv explain`: what one unshared convolution costs and why the cost model chose a form."""
+
+from __future__ import annotations
+
+from .cost_model import choose_strategy
+from .machine import MachineRates
+from .spec import ConvSpec
+
+
+def explain(spec: ConvSpec, rates: MachineRates | None = None) -> str:
+    """A readable report: parameters, shapes, bytes, FLOPs, intensity, strategy and roofline."""
+    choice = choose_strategy(spec)
+    cost = choice.estimate
+    lhs_spec, rhs_spec, out_spec = spec.spec_strings
+    lines = [
+        f"localconv.conv_general_dilated_local {lhs_spec},{rhs_spec},{out_spec}",
+        f"  lhs {spec.lhs_dtype}{list(spec.lhs_shape)}  rhs {spec.rhs_dtype}{list(spec.rhs_shape)}"
+        f"  ->  out {spec.out_dtype}{list(spec.out_shape)}",
+        f"  window {list(spec.filter_shape)} strides {list(spec.window_strides)} padding "
+        f"{[list(p) for p in spec.padding]} lhs_dilation {list(spec.lhs_dilation)} rhs_dilation "
+        f"{list(spec.rhs_dilation)} precision {list(spec.precision)}",
+        f"  lhs bytes     {cost.lhs_bytes:>14,}",
+        f"  patch bytes   {cost.patch_bytes:>14,}",
+        f"  weight bytes  {cost.weight_bytes:>14,}",
+        f"  output bytes  {cost.output_bytes:>14,}",
+        f"  FLOPs         {cost.flops:>14,}",
+        f"  arithmetic intensity {cost.arithmetic_intensity:.2f} FLOP/byte",
+        f"  strategy: {choice.strategy} ({choice.reason})",
+    ]
+    if rates is not None:
+        moved = cost.min_bytes_moved
+        bound = rates.bound_seconds(moved, cost.flops)
+        limit = "memory" if moved / rates.read_bandwidth >= cost.flops / rates.matmul_flops else "compute"
+        lines.append(
+            f"  roofline on {rates.backend}: {bound * 1e3:.3f} ms ({limit}-bound; "
+            f"{rates.read_bandwidth / 1e9:.1f} GB/s read, {rates.matmul_flops / 1e9:.1f} GFLOP/s f32 matmul)"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,50 @@
+"""What this machine can do, measured through XLA: memory read bandwidth and matmul rate.
+
+These two numbers bound every convolution from below (the roofline): time >= max(bytes that
+must move once / bandwidth, FLOPs / matmul rate). Measured once per process and backend.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class MachineRates:
+    """Measured read bandwidth (bytes/s) and f32 matmul rate (FLOP/s) of one backend."""
+
+    backend: str
+    read_bandwidth: float
+    matmul_flops: float
+
+    def bound_seconds(self, bytes_moved: int, flops: int) -> float:
+        """The roofline lower bound on the time of a kernel that moves and computes this much."""
+        return max(bytes_moved / self.read_bandwidth, flops / self.matmul_flops)
+
+
+def _median_time(fn, *args, repeat: int = 7) -> float:
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+@functools.cache
+def measure(backend: str = "cpu", vector_mib: int = 256, matmul_size: int = 1536) -> MachineRates:
+    """Measures `backend` (about a second): a large reduction and a square f32 matmul."""
+    device = jax.devices(backend)[0]
+    vector = jax.device_put(np.ones(vector_mib * 2**18, np.float32), device)
+    read = _median_time(jax.jit(jnp.sum), vector)
+    a = jax.device_put(np.ones((matmul_size, matmul_size), np.float32), device)
+    matmul = _median_time(jax.jit(jnp.matmul), a, a)
+    return MachineRates(backend, vector.nbytes / read, 2 * matmul_size**3 / matmul)
