@@ -133,11 +133,15 @@ def _ranked(type_: ir.Type, what: str) -> ir.RankedTensorType:
 
 
 def _i64_array(attrs: ir.DictAttr, name: str) -> tuple[int, ...]:
+    """An array<i64: ...> attribute (or the 1-D dense i64 tensor VHLO round trips give)."""
     attr = attrs[name]
-    if not isinstance(attr, ir.DenseI64ArrayAttr):
-        raise CompositeError(f"{NAME} attribute {name} must be array<i64: ...>, got {attr}")
-    values = tuple(ir.DenseI64ArrayAttr(attr))
-    return values
+    if isinstance(attr, ir.DenseI64ArrayAttr):
+        return tuple(attr)
+    if isinstance(attr, ir.DenseIntElementsAttr):
+        shaped = ir.ShapedType(attr.type)
+        if shaped.rank == 1 and str(shaped.element_type) == "i64":
+            return tuple(int(v) for v in attr) if shaped.shape[0] else ()
+    raise CompositeError(f"{NAME} attribute {name} must be array<i64: ...>, got {attr}")
 
 
 def _padding(attrs: ir.DictAttr) -> tuple[tuple[int, int], ...]:

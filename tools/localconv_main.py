@@ -1,19 +1,60 @@
-"""`localconv`: the demo (the README's main job) and `lower`, which prints IR at a chosen stage."""
+"""`localconv`: demo (the README's main job), lower, run and explain unshared convolutions."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 
 import jax
+import numpy as np
 
-from localconv import api
-from localconv.demo import run_demo
+from localconv import api, irbuild, runner
+from localconv.composite import is_localconv_composite, spec_from_composite
+from localconv.demo import median_seconds, run_demo
+from localconv.explain import explain
+from localconv.lowering import run_pipeline
+from localconv.lowering.pass_base import ops_where
+from localconv.machine import measure
+from localconv.serialization import parse_module
 
 from . import cli_args
+from .atomic import write_atomically
 from .diagnostics import run_guarded
 
 EMIT_STAGES = {"composite": None, "stablehlo": "O0", "optimized": "default"}
+
+
+def add_conv_flags(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    """The flags that describe one convolution (as `localconv lower` takes them)."""
+    parser.add_argument("--lhs", required=required, help="lhs type, e.g. 8x16x32x32xf32")
+    parser.add_argument("--rhs", required=required, help="rhs type, e.g. 32x144x32x32xf32")
+    parser.add_argument("--window-strides", required=required, help="e.g. 1,1")
+    parser.add_argument("--padding", required=required, help="SAME, SAME_LOWER, VALID or '1,1;1,1'")
+    parser.add_argument("--filter-shape", required=required, help="e.g. 3,3")
+    parser.add_argument("--lhs-dilation", help="e.g. 1,1")
+    parser.add_argument("--rhs-dilation", help="e.g. 1,1")
+    parser.add_argument("--dimension-numbers", help="e.g. NCHW,OIHW,NCHW")
+    parser.add_argument("--precision", help="e.g. HIGHEST or HIGH,DEFAULT")
+
+
+def conv_arguments(args: argparse.Namespace) -> tuple:
+    """The positional arguments of `localconv.lower` from the convolution flags."""
+
+    def optional(text, parse):
+        return None if text is None else parse(text)
+
+    return (
+        jax.ShapeDtypeStruct(*cli_args.tensor_type("--lhs", args.lhs)),
+        jax.ShapeDtypeStruct(*cli_args.tensor_type("--rhs", args.rhs)),
+        cli_args.int_list("--window-strides", args.window_strides),
+        cli_args.padding(args.padding),
+        cli_args.int_list("--filter-shape", args.filter_shape),
+        optional(args.lhs_dilation, lambda t: cli_args.int_list("--lhs-dilation", t)),
+        optional(args.rhs_dilation, lambda t: cli_args.int_list("--rhs-dilation", t)),
+        optional(args.dimension_numbers, cli_args.dimension_numbers),
+        optional(args.precision, cli_args.precision),
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,38 +67,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--repeat", type=int, default=10, help="timed runs per implementation")
 
     lower = commands.add_parser("lower", help="print the IR of one unshared convolution")
-    lower.add_argument("--lhs", required=True, help="lhs type, e.g. 8x16x32x32xf32")
-    lower.add_argument("--rhs", required=True, help="rhs type, e.g. 32x144x32x32xf32")
-    lower.add_argument("--window-strides", required=True, help="e.g. 1,1")
-    lower.add_argument("--padding", required=True, help="SAME, SAME_LOWER, VALID or '1,1;1,1'")
-    lower.add_argument("--filter-shape", required=True, help="e.g. 3,3")
-    lower.add_argument("--lhs-dilation", help="e.g. 1,1")
-    lower.add_argument("--rhs-dilation", help="e.g. 1,1")
-    lower.add_argument("--dimension-numbers", help="e.g. NCHW,OIHW,NCHW")
-    lower.add_argument("--precision", help="e.g. HIGHEST or HIGH,DEFAULT")
+    add_conv_flags(lower)
     lower.add_argument(
         "--emit", choices=[*EMIT_STAGES, "xla-hlo"], default="optimized", help="IR stage to print"
     )
     lower.add_argument("--backend", default="cpu", help="backend for --emit xla-hlo")
+
+    run = commands.add_parser("run", help="execute a module and time it")
+    run.add_argument("module", help="module file: text, bytecode or portable artifact")
+    inputs = run.add_mutually_exclusive_group()
+    inputs.add_argument("--inputs", nargs="+", metavar="NPY", help="one .npy file per argument")
+    inputs.add_argument("--seed", type=int, default=0, help="seed of random inputs (default 0)")
+    run.add_argument("--backend", default="cpu", help="cpu, gpu or tpu")
+    run.add_argument("--pipeline", default="default", help="pipeline to run first, or 'none'")
+    run.add_argument("--output", help="write the results to this .npz file")
+    run.add_argument("--repeat", type=int, default=10, help="timed runs (median is printed)")
+
+    explain_cmd = commands.add_parser("explain", help="cost, strategy and roofline of a conv")
+    add_conv_flags(explain_cmd, required=False)
+    explain_cmd.add_argument("--module", help="explain every localconv composite in this file")
+    explain_cmd.add_argument("--backend", default="cpu", help="backend whose roofline to measure")
+    explain_cmd.add_argument("--plot", metavar="PNG", help="draw the roofline (needs matplotlib)")
     return parser
 
 
 def lower_command(args: argparse.Namespace) -> int:
     """Prints the IR of the convolution described by the flags at the chosen stage."""
-    lhs = jax.ShapeDtypeStruct(*cli_args.tensor_type("--lhs", args.lhs))
-    rhs = jax.ShapeDtypeStruct(*cli_args.tensor_type("--rhs", args.rhs))
-    optional = lambda text, parse: None if text is None else parse(text)  # noqa: E731
-    arguments = (
-        lhs,
-        rhs,
-        cli_args.int_list("--window-strides", args.window_strides),
-        cli_args.padding(args.padding),
-        cli_args.int_list("--filter-shape", args.filter_shape),
-        optional(args.lhs_dilation, lambda t: cli_args.int_list("--lhs-dilation", t)),
-        optional(args.rhs_dilation, lambda t: cli_args.int_list("--rhs-dilation", t)),
-        optional(args.dimension_numbers, cli_args.dimension_numbers),
-        optional(args.precision, cli_args.precision),
-    )
+    arguments = conv_arguments(args)
     if args.emit == "xla-hlo":
         print(api.lower(*arguments).compile(args.backend).as_text())
     else:
@@ -65,14 +101,83 @@ def lower_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_command(args: argparse.Namespace) -> int:
+    """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
+    if args.repeat < 1:
+        raise ValueError(f"--repeat must be at least 1, got {args.repeat}")
+    with open(args.module, "rb") as handle:
+        module = parse_module(handle.read(), irbuild.make_context())
+    if args.pipeline != "none":
+        run_pipeline(module, args.pipeline)
+    executable = runner.compile_module(module, args.backend)
+    if args.inputs:
+        values = [np.load(path, allow_pickle=False) for path in args.inputs]
+    else:
+        rng = np.random.default_rng(args.seed)
+        values = [_random(rng, signature) for signature in executable.inputs]
+    results = [np.asarray(r) for r in executable(*values)]
+    for index, result in enumerate(results):
+        digest = hashlib.sha256(np.ascontiguousarray(result).tobytes()).hexdigest()[:16]
+        print(
+            f"result {index}: {result.dtype.name}{list(result.shape)} "
+            f"sum={np.sum(result.astype(np.complex128)).real:.6g} sha256={digest}"
+        )
+    seconds = median_seconds(lambda: executable(*values), args.repeat)
+    print(f"median of {args.repeat} runs on {args.backend}: {seconds * 1e3:.3f} ms")
+    if args.output:
+        write_atomically(args.output, _npz_bytes(results))
+    return 0
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    """Prints the cost report of each convolution (flags or a module's composites)."""
+    if args.module:
+        with open(args.module, "rb") as handle:
+            module = parse_module(handle.read(), irbuild.make_context())
+        specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+        if not specs:
+            raise ValueError(f"{args.module} holds no localconv.conv_general_dilated_local composite")
+    else:
+        if args.lhs is None:
+            raise ValueError("explain needs the convolution flags (--lhs ...) or --module FILE")
+        specs = [api.lower(*conv_arguments(args), pipeline=None).spec]
+    rates = measure(args.backend)
+    print("\n\n".join(explain(spec, rates) for spec in specs))
+    if args.plot:
+        from localconv.roofline_plot import plot_roofline
+
+        plot_roofline(specs, rates, args.plot)
+    return 0
+
+
+def _random(rng: np.random.Generator, signature: runner.TensorSignature) -> np.ndarray:
+    dtype = jax.numpy.dtype(signature.dtype)
+    if np.issubdtype(dtype, np.complexfloating):
+        return (rng.standard_normal(signature.shape) + 1j * rng.standard_normal(signature.shape)).astype(
+            dtype
+        )
+    if np.issubdtype(dtype, np.floating):
+        return rng.standard_normal(signature.shape).astype(dtype)
+    return rng.integers(0, 8, signature.shape).astype(dtype)
+
+
+def _npz_bytes(results: list[np.ndarray]) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, *results)
+    return buffer.getvalue()
+
+
+COMMANDS = {"lower": lower_command, "run": run_command, "explain": explain_command}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `localconv` console script."""
     args = build_parser().parse_args(argv)
     if args.command == "demo":
-        body = lambda: 0 if run_demo(repeat=args.repeat) else 1  # noqa: E731
-    else:
-        body = lambda: lower_command(args)  # noqa: E731
-    return run_guarded("localconv", body, args.debug)
+        return run_guarded("localconv", lambda: 0 if run_demo(repeat=args.repeat) else 1, args.debug)
+    return run_guarded("localconv", lambda: COMMANDS[args.command](args), args.debug)
 
 
 if __name__ == "__main__":

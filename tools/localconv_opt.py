@@ -1,4 +1,4 @@
-"""`localconv-opt`: an mlir-opt-like driver that runs localconv and MLIR passes on a module."""
+"""`localconv-opt`: an mlir-opt-like driver that runs localconv and MLIR passes on modules."""
 
 from __future__ import annotations
 
@@ -12,42 +12,62 @@ from jaxlib.mlir import ir
 from localconv import irbuild
 from localconv.lowering import PIPELINES, PipelineOptions, run_pipeline
 from localconv.lowering.registry import describe_passes
+from localconv.serialization import EMIT_FORMATS, module_bytes, parse_module
 
-from .diagnostics import run_guarded
+from .atomic import write_atomically
+from .diagnostics import describe, run_guarded
+
+SPLIT_MARKER = re.compile(r"^// -----\s*$", re.M)
 
 
 @dataclass
 class OptDriver:
-    """Parses a module, runs a pipeline on it and prints the result; usable in-process."""
+    """Parses a module, runs a pipeline on it and serializes the result; usable in-process."""
 
     pipeline: str = "default"
     options: PipelineOptions = field(default_factory=PipelineOptions)
+    emit: str = "text"
+    target_version: str | None = None
 
-    def run(self, text: str, filename: str = "-") -> str:
-        """The printed module after the pipeline; MLIRError on parse errors (file:line:col)."""
+    def run(self, data: bytes, filename: str = "-", first_line: int = 1) -> bytes:
+        """The module after the pipeline; ValueError (file:line:col) when it does not parse."""
         context = irbuild.make_context()
         try:
-            module = ir.Module.parse(text, context=context)
+            module = parse_module(data, context)
         except ir.MLIRError as err:
-            raise ValueError(_parse_diagnostics(err, filename)) from None
+            raise ValueError(_parse_diagnostics(err, filename, first_line)) from None
         run_pipeline(module, self.pipeline, self.options)
-        return str(module)
+        return module_bytes(module, self.emit, self.target_version)
 
 
-def _parse_diagnostics(err: ir.MLIRError, filename: str) -> str:
+def _parse_diagnostics(err: ir.MLIRError, filename: str, first_line: int) -> str:
     """MLIR parse diagnostics as `file:line:col: message` lines."""
     lines = []
     for diagnostic in err.error_diagnostics:
         match = re.search(r":(\d+):(\d+)", str(diagnostic.location))
-        where = f"{filename}:{match.group(1)}:{match.group(2)}" if match else filename
-        lines.append(f"{where}: {diagnostic.message}")
+        if match:
+            line = int(match.group(1)) + first_line - 1
+            lines.append(f"{filename}:{line}:{match.group(2)}: {diagnostic.message}")
+        else:
+            lines.append(f"{filename}: {diagnostic.message}")
     return "\n".join(lines) or f"{filename}: {err}"
+
+
+def split_input(text: str) -> list[tuple[str, int]]:
+    """The `// -----` separated chunks of `text`, each with its first line number."""
+    chunks, line = [], 1
+    for chunk in SPLIT_MARKER.split(text):
+        chunks.append((chunk, line))
+        line += chunk.count("\n")
+    return chunks
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `localconv-opt`."""
     parser = argparse.ArgumentParser(prog="localconv-opt", description=__doc__)
-    parser.add_argument("input", nargs="?", default="-", help="input .mlir file, or - for stdin")
+    parser.add_argument(
+        "input", nargs="?", default="-", help="input file (text, bytecode or portable); - is stdin"
+    )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--pass-pipeline", help="textual pipeline, e.g. builtin.module(cse)")
     group.add_argument("--pipeline", choices=sorted(PIPELINES), help="named pipeline")
@@ -68,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="verify the IR after every pass (default: on)",
     )
+    parser.add_argument(
+        "--split-input-file", action="store_true", help="process each '// -----' separated chunk on its own"
+    )
+    parser.add_argument("--emit", choices=EMIT_FORMATS, default="text", help="output format")
+    parser.add_argument("--target-version", help="StableHLO version for --emit=portable")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks on errors")
     return parser
 
@@ -81,26 +106,45 @@ def main(argv: list[str] | None = None) -> int:
             print(describe_passes())
             return 0
         if args.input == "-":
-            text = sys.stdin.read()
+            data = sys.stdin.buffer.read()
         else:
-            with open(args.input, encoding="utf-8") as handle:
-                text = handle.read()
+            with open(args.input, "rb") as handle:
+                data = handle.read()
         options = PipelineOptions(
             verify_each=args.verify_each,
             print_ir_after_all=args.print_ir_after_all,
             print_ir_after=tuple(args.print_ir_after),
             timing=args.timing,
         )
-        driver = OptDriver(args.pass_pipeline or args.pipeline or "default", options)
-        result = driver.run(text, args.input)
-        if args.output == "-":
-            sys.stdout.write(result)
-        else:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(result)
-        return 0
+        driver = OptDriver(
+            args.pass_pipeline or args.pipeline or "default", options, args.emit, args.target_version
+        )
+        if not args.split_input_file:
+            return _write(args.output, driver.run(data, args.input))
+        if args.emit != "text":
+            raise ValueError("--split-input-file writes text; it cannot be combined with --emit")
+        results, failed = [], False
+        for chunk, first_line in split_input(data.decode()):
+            try:
+                results.append(driver.run(chunk.encode(), args.input, first_line).decode())
+            except (ValueError, TypeError, ir.MLIRError) as err:
+                if args.debug:
+                    raise
+                print(f"localconv-opt: error: {describe(err)}", file=sys.stderr)
+                failed = True
+        _write(args.output, "// -----\n".join(results).encode())
+        return 1 if failed else 0
 
     return run_guarded("localconv-opt", body, args.debug)
+
+
+def _write(output: str, data: bytes) -> int:
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        write_atomically(output, data)
+    return 0
 
 
 if __name__ == "__main__":
