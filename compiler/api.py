@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import emitter, irbuild, runner, shapes
+from . import emitter, irbuild, primitive, runner, shapes
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -117,8 +116,9 @@ def conv_general_dilated_local(
     Same signature and same result as `jax.lax.conv_general_dilated_local`: a convolution with
     a separate kernel at every output position. `rhs` has the output spatial dimensions where
     a normal kernel has its window, and its `I` dimension fuses the input channel with the
-    receptive window in the order `"C" + spatial characters of rhs_spec`. Each distinct
-    signature is lowered and compiled once; later calls only run.
+    receptive window in the order `"C" + spatial characters of rhs_spec`. It is a JAX
+    primitive: it works eagerly and under `jax.jit`, `jax.grad` (any order), `jax.vmap`,
+    `jax.export` and sharding, and every signature is lowered by localconv's pipeline once.
 
     Args:
       lhs: rank n+2 input.
@@ -149,12 +149,7 @@ def conv_general_dilated_local(
         dimension_numbers,
         precision,
     )
-    return _compiled_for(spec)(lhs_array, rhs_array)
-
-
-@functools.lru_cache(maxsize=256)
-def _compiled_for(spec: ConvSpec) -> Compiled:
-    return lower_spec(spec).compile()
+    return primitive.bind_conv(lhs_array, rhs_array, spec)
 
 
 def _as_array(name: str, value: Any) -> Any:

@@ -11,11 +11,13 @@ No op count depends on spatial extents.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 
 from jaxlib.mlir import ir
+from jaxlib.mlir.dialects import stablehlo
 
-from . import irbuild
+from . import irbuild, shapes
 from .spec import PatchSpec
 
 Layout = tuple  # of "N", "C" and spatial indices 0..n-1, in result dim order
@@ -88,3 +90,63 @@ def emit_patches(
         columns.append(irbuild.reshape(column, unit, loc=loc))
     stacked = irbuild.concatenate(columns, stack_dim, loc=loc)
     return irbuild.reshape(stacked, patch_shape(patch, layout), loc=loc)
+
+
+def emit_patches_transpose(patch: PatchSpec, grad: ir.Value, lhs_dtype: str, *, loc: ir.Location) -> ir.Value:
+    """The transpose of the spatial-major patch gather: patch gradients summed back onto lhs.
+
+    Each window offset's gradient column is padded back to where its strided slice read
+    (interior padding stride - 1), the columns are added, the negative-padding crop is undone
+    with zeros, and a strided slice drops the edge padding and the lhs_dilation holes.
+    """
+    n = len(patch.filter_shape)
+    batch, features, window = patch.batch, patch.in_features, math.prod(patch.filter_shape)
+    out_spatial = patch.out_spatial
+    zero = irbuild.zero_scalar(patch.dtype, loc=loc)
+    dilated = [
+        shapes.dilated_extent(d, ld) for d, ld in zip(patch.in_spatial, patch.lhs_dilation, strict=True)
+    ]
+    padded = [d + max(lo, 0) + max(hi, 0) for d, (lo, hi) in zip(dilated, patch.padding, strict=True)]
+    cropped = [p - max(-lo, 0) - max(-hi, 0) for p, (lo, hi) in zip(padded, patch.padding, strict=True)]
+    columns = irbuild.reshape(grad, (*out_spatial, batch, features, window), loc=loc)
+    total = None
+    for index, offsets in enumerate(itertools.product(*(range(k) for k in patch.filter_shape))):
+        column = irbuild.slice_(
+            columns,
+            [0] * (n + 2) + [index],
+            [*out_spatial, batch, features, index + 1],
+            [1] * (n + 3),
+            loc=loc,
+        )
+        column = irbuild.reshape(column, (*out_spatial, batch, features), loc=loc)
+        low, high = [], []
+        for i in range(n):
+            extent, stride = out_spatial[i], patch.window_strides[i]
+            first = offsets[i] * patch.rhs_dilation[i] if extent else 0
+            low.append(first)
+            high.append(cropped[i] - (first + (extent - 1) * stride + 1) if extent else cropped[i])
+        interior = [s - 1 if e else 0 for s, e in zip(patch.window_strides, out_spatial, strict=True)]
+        placed = irbuild.pad(column, zero, low + [0, 0], high + [0, 0], interior + [0, 0], loc=loc)
+        total = placed if total is None else stablehlo.AddOp(total, placed, loc=loc).result
+    uncropped = irbuild.pad(
+        total,
+        zero,
+        [max(-lo, 0) for lo, _ in patch.padding] + [0, 0],
+        [max(-hi, 0) for _, hi in patch.padding] + [0, 0],
+        [0] * (n + 2),
+        loc=loc,
+    )
+    start = [max(lo, 0) for lo, _ in patch.padding]
+    limit = [s + d for s, d in zip(start, dilated, strict=True)]
+    undilated = irbuild.slice_(
+        uncropped,
+        start + [0, 0],
+        limit + [batch, features],
+        list(patch.lhs_dilation) + [1, 1],
+        loc=loc,
+    )
+    layout = spatial_major(n)
+    position = {"N": patch.lhs_perm[0], "C": patch.lhs_perm[1]}
+    position.update({i: patch.lhs_perm[2 + i] for i in range(n)})
+    source = [layout.index(next(t for t in layout if position[t] == p)) for p in range(n + 2)]
+    return irbuild.convert(irbuild.transpose(undilated, source, loc=loc), lhs_dtype, loc=loc)

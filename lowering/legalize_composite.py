@@ -67,12 +67,16 @@ def _strategy_of(op: ir.Operation) -> str:
 
 
 def _erase_unused_private_functions(module: ir.Operation, names: set[str]) -> None:
-    referenced = set()
-    for op in ops_where(module, lambda op: op.name != "func.func"):
-        for index in range(len(op.attributes)):
-            attr = op.attributes[index].attr
-            if isinstance(attr, ir.FlatSymbolRefAttr):
-                referenced.add(attr.value)
+    """Erases the private functions in `names` that no composite or call refers to any more.
+
+    Only the symbol-valued attributes of those ops are read: reading arbitrary attributes
+    from Python can fail on element types the bindings cannot cast (complex constants).
+    """
+    symbol_attributes = {"stablehlo.composite": "decomposition", "func.call": "callee"}
+    referenced = {
+        ir.FlatSymbolRefAttr(op.attributes[symbol_attributes[op.name]]).value
+        for op in ops_where(module, lambda op: op.name in symbol_attributes)
+    }
     for function in ops_where(module, lambda op: op.name == "func.func"):
         symbol = ir.StringAttr(function.attributes["sym_name"]).value
         private = "sym_visibility" in function.attributes and (

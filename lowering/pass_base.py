@@ -30,6 +30,11 @@ class ModulePass:
 
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    # Exceptions of the last run: an exception must not unwind through MLIR's C++ frames
+    # (that aborts the process), so it is kept here and re-raised by the pipeline runner.
+    errors: list[BaseException] = dataclasses.field(
+        default_factory=list, compare=False, repr=False, metadata={"internal": True}
+    )
 
     def run(self, module: ir.Operation) -> None:
         """Rewrites `module` (a builtin.module operation) in place."""
@@ -42,11 +47,15 @@ class ModulePass:
         except PassError as err:
             err.location.emit_error(f"{self.name}: {err}")
             pass_.signal_pass_failure()
+        except Exception as err:  # noqa: BLE001 - kept for the pipeline runner to re-raise
+            self.errors.append(err)
+            module.location.emit_error(f"{self.name}: internal error: {type(err).__name__}: {err}")
+            pass_.signal_pass_failure()
 
     @classmethod
     def option_fields(cls) -> tuple[dataclasses.Field, ...]:
-        """The pass's options (its dataclass fields)."""
-        return dataclasses.fields(cls)
+        """The pass's options (its dataclass fields, internal state excluded)."""
+        return tuple(f for f in dataclasses.fields(cls) if not f.metadata.get("internal"))
 
     @classmethod
     def from_options(cls, text: str) -> ModulePass:
@@ -85,12 +94,30 @@ def apply_patterns(module: ir.Operation, patterns: Iterable[Pattern]) -> None:
     """Applies (op class, rewrite function) patterns greedily, folding as it goes.
 
     A rewrite function returns a truthy value when it does not match (MLIR's convention in
-    the Python bindings) and replaces the op through the rewriter when it does.
+    the Python bindings) and replaces the op through the rewriter when it does. An exception
+    escaping into MLIR's C++ driver would abort the process, so each function is guarded: the
+    first exception stops further matching and is re-raised once the driver has returned.
     """
+    errors: list[BaseException] = []
+
+    def guarded(fn: Callable[[ir.Operation, Any], Any]) -> Callable[[ir.Operation, Any], Any]:
+        def match_and_rewrite(op: ir.Operation, rewriter: Any) -> Any:
+            if errors:
+                return True
+            try:
+                return fn(op, rewriter)
+            except Exception as err:  # noqa: BLE001 - re-raised below, outside C++ frames
+                errors.append(err)
+                return True
+
+        return match_and_rewrite
+
     pattern_set = rewrite.RewritePatternSet()
     for root, fn in patterns:
-        pattern_set.add(root, fn)
+        pattern_set.add(root, guarded(fn))
     rewrite.apply_patterns_and_fold_greedily(module, pattern_set.freeze())
+    if errors:
+        raise errors[0]
 
 
 def ops_where(root: ir.Operation, predicate: Callable[[ir.Operation], bool]) -> list[ir.Operation]:

@@ -85,7 +85,7 @@ def pipeline_elements(pipeline: str) -> list[str]:
     return elements
 
 
-def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) -> str:
+def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) -> tuple[str, object | None]:
     match = re.fullmatch(r"([\w.-]+)(?:\{(.*)\})?", element, re.S)
     name = match.group(1) if match else element
     if name in PASSES:
@@ -94,7 +94,7 @@ def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) 
         except ValueError as err:
             raise PipelineError(str(err)) from None
         manager.add(configured, name=name, argument=name, description=configured.summary)
-        return name
+        return name, configured
     try:
         manager.add(element)
     except ValueError:
@@ -102,7 +102,7 @@ def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) 
             f"unknown pass {element!r} in pipeline {pipeline!r}; localconv passes: "
             f"{sorted(PASSES)}; named pipelines: {sorted(PIPELINES)}"
         ) from None
-    return name
+    return name, None
 
 
 def run_pipeline(
@@ -116,14 +116,15 @@ def run_pipeline(
         for element in pipeline_elements(pipeline):
             manager = passmanager.PassManager("builtin.module")
             manager.enable_verifier(options.verify_each)
-            managers.append((_add_element(manager, element, pipeline), element, manager))
-        for name, element, manager in managers:
+            managers.append((*_add_element(manager, element, pipeline), element, manager))
+        for name, configured, element, manager in managers:
             before = module.operation.get_asm(enable_debug_info=True)
             start = time.perf_counter()
             try:
                 manager.run(module.operation)
             except Exception as err:  # noqa: BLE001 - every failure gets a reproducer
-                raise _failure(name, element, err, before, options) from err
+                cause = configured.errors[0] if configured is not None and configured.errors else err
+                raise _failure(name, element, cause, before, options) from cause
             report.timings.append((name, time.perf_counter() - start))
             if options.print_ir_after_all or name in options.print_ir_after:
                 print(f"// -----// IR Dump After {name} //----- //", file=stream)

@@ -1,0 +1,113 @@
+"""The XLA runner: executable cache, argument checks, backend selection, HLO text."""
+
+from __future__ import annotations
+
+import re
+
+import jax
+import numpy as np
+import pytest
+from jaxlib.mlir import ir
+
+import localconv
+from localconv import irbuild, runner
+
+LHS_SHAPE = (2, 3, 7)
+RHS_SHAPE = (4, 9, 5)
+
+
+def lowered() -> localconv.Lowered:
+    return localconv.lower(
+        jax.ShapeDtypeStruct(LHS_SHAPE, "float32"),
+        jax.ShapeDtypeStruct(RHS_SHAPE, "float32"),
+        (1,),
+        "VALID",
+        (3,),
+    )
+
+
+def operands() -> tuple[np.ndarray, np.ndarray]:
+    return np.ones(LHS_SHAPE, np.float32), np.ones(RHS_SHAPE, np.float32)
+
+
+def gpu_present() -> bool:
+    try:
+        return bool(jax.devices("gpu"))
+    except RuntimeError:
+        return False
+
+
+@pytest.mark.xla
+def test_compile_module_caches_by_module_text() -> None:
+    module = lowered().module
+    first = runner.compile_module(module)
+    assert runner.compile_module(module) is first
+    copy = ir.Module.parse(str(module), context=irbuild.make_context())
+    assert runner.compile_module(copy) is first
+    options = {"xla_cpu_experimental_ynn_fusion_type": ""}
+    with_options = runner.compile_module(module, compiler_options=options)
+    assert with_options is not first
+    assert runner.compile_module(module, compiler_options=options) is with_options
+
+
+@pytest.mark.xla
+def test_compiled_runs_with_matching_arguments() -> None:
+    compiled = lowered().compile()
+    result = compiled(*operands())
+    assert result.shape == compiled.spec.out_shape == (2, 4, 5)
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(result), np.full((2, 4, 5), 9.0, np.float32))
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("index", [0, 1])
+def test_wrong_shape_names_argument_and_expected_shape(index: int) -> None:
+    compiled = lowered().compile()
+    arguments = list(operands())
+    expected = arguments[index].shape
+    arguments[index] = np.ones(expected[:-1] + (expected[-1] + 1,), np.float32)
+    with pytest.raises(ValueError, match=rf"argument {index}.*{re.escape(str(expected))}"):
+        compiled(*arguments)
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.complex64])
+def test_wrong_dtype_raises_type_error(dtype: type) -> None:
+    compiled = lowered().compile()
+    lhs, rhs = operands()
+    with pytest.raises(TypeError, match=rf"argument 1.*float32.*{np.dtype(dtype).name}"):
+        compiled(lhs, rhs.astype(dtype))
+
+
+@pytest.mark.xla
+def test_wrong_argument_count_raises_type_error() -> None:
+    executable = runner.compile_module(lowered().module)
+    lhs, rhs = operands()
+    for arguments in ((lhs,), (lhs, rhs, rhs)):
+        with pytest.raises(TypeError, match=rf"expected 2 arguments.*got {len(arguments)}"):
+            executable(*arguments)
+    compiled = lowered().compile()
+    with pytest.raises(TypeError):
+        compiled(lhs)  # type: ignore[call-arg]
+
+
+def test_unknown_backend_lists_valid_names() -> None:
+    module = lowered().module
+    with pytest.raises(ValueError, match=r"backend.*'cpu', 'gpu', 'tpu'.*'foo'"):
+        runner.compile_module(module, "foo")
+    with pytest.raises(ValueError, match=r"backend.*'foo'"):
+        lowered().compile(backend="foo")
+
+
+def test_absent_backend_names_available_platforms() -> None:
+    if gpu_present():
+        pytest.skip("a GPU is present, so 'gpu' is not an absent backend here")
+    with pytest.raises(ValueError, match=r"'gpu'.*available.*'cpu'"):
+        lowered().compile(backend="gpu")
+
+
+@pytest.mark.xla
+def test_as_text_is_xla_hlo() -> None:
+    text = lowered().compile().as_text()
+    assert "ENTRY" in text
+    assert "HloModule" in text
