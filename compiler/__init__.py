@@ -6,7 +6,7 @@ batched dot_general; `localconv.lowering` rewrites it with MLIR passes; the runn
 executes it through XLA.
 """
 
-from .api import Compiled, Lowered, conv_general_dilated_local, lower, lower_spec
+from .api import Compiled, Lowered, PackedWeights, conv_general_dilated_local, lower, lower_spec
 from .composite import CompositeError, spec_from_composite
 from .spec import ConvSpec
 
@@ -15,6 +15,7 @@ __all__ = [
     "CompositeError",
     "ConvSpec",
     "Lowered",
+    "PackedWeights",
     "conv_general_dilated_local",
     "lower",
     "lower_spec",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Mapping
@@ -12,22 +13,72 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import emitter, irbuild, primitive, runner, shapes
+from .params import DimensionNumbers
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+@dataclasses.dataclass(frozen=True)
+class PackedWeights:
+    """rhs transposed once into the layout a compiled convolution reads fastest.
+
+    The packed layout puts rhs's spatial dims first (rhs-spec order), then I, then O, so the
+    batched dot_general reads it in place and no call transposes the weights again.
+    """
+
+    array: jax.Array
+    spec: ConvSpec
+
+
 class Compiled:
     """An unshared convolution compiled for one backend; call it with (lhs, rhs)."""
 
-    def __init__(self, spec: ConvSpec, executable: runner.Executable) -> None:
+    def __init__(
+        self,
+        spec: ConvSpec,
+        executable: runner.Executable,
+        backend: str = "cpu",
+        compiler_options: Mapping[str, Any] | None = None,
+    ) -> None:
         self.spec = spec
         self._executable = executable
+        self._backend = backend
+        self._compiler_options = compiler_options
+        self._packed: runner.Executable | None = None
 
     def __call__(self, lhs: Any, rhs: Any) -> jax.Array:
-        """The convolution of `lhs` and `rhs`, which must match the compiled signature."""
+        """The convolution of `lhs` with `rhs` (an array, or `PackedWeights` from `prepack`)."""
+        if isinstance(rhs, PackedWeights):
+            if rhs.spec != packed_spec(self.spec):
+                raise ValueError("rhs was prepacked for a different convolution")
+            (result,) = self._packed_executable()(lhs, rhs.array)
+            return result
         (result,) = self._executable(lhs, rhs)
         return result
+
+    @property
+    def temp_bytes(self) -> int:
+        """Bytes of temporaries one call needs (XLA's buffer assignment)."""
+        return self._executable.temp_bytes()
+
+    def prepack(self, rhs: Any) -> PackedWeights:
+        """rhs in the packed layout, for inference: pack once, call many times."""
+        (rhs_signature,) = self._executable.inputs[1:]
+        array = jax.device_put(rhs, self._executable.device)
+        if tuple(array.shape) != rhs_signature.shape or array.dtype.name != rhs_signature.dtype:
+            raise ValueError(
+                f"rhs must be {rhs_signature} to prepack, got {array.dtype.name}{list(array.shape)}"
+            )
+        perms = self.spec.dimension_numbers
+        order = (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
+        return PackedWeights(jax.numpy.transpose(array, order), packed_spec(self.spec))
+
+    def _packed_executable(self) -> runner.Executable:
+        if self._packed is None:
+            module = lower_spec(packed_spec(self.spec)).module
+            self._packed = runner.compile_module(module, self._backend, self._compiler_options)
+        return self._packed
 
     def as_text(self) -> str:
         """XLA's optimized HLO for this backend."""
@@ -48,7 +99,8 @@ class Lowered:
 
     def compile(self, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None) -> Compiled:
         """Compiles the module through XLA for `backend` ('cpu', 'gpu' or 'tpu')."""
-        return Compiled(self.spec, runner.compile_module(self.module, backend, compiler_options))
+        executable = runner.compile_module(self.module, backend, compiler_options)
+        return Compiled(self.spec, executable, backend, compiler_options)
 
 
 def lower(
@@ -150,6 +202,18 @@ def conv_general_dilated_local(
         precision,
     )
     return primitive.bind_conv(lhs_array, rhs_array, spec)
+
+
+def packed_spec(spec: ConvSpec) -> ConvSpec:
+    """`spec` with rhs in the packed layout [rhs spatial..., I, O]."""
+    n = spec.num_spatial
+    perms = spec.dimension_numbers
+    order = (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
+    return dataclasses.replace(
+        spec,
+        rhs_shape=tuple(spec.rhs_shape[p] for p in order),
+        dimension_numbers=DimensionNumbers(perms.lhs, (n + 1, n, *range(n)), perms.out),
+    )
 
 
 def _as_array(name: str, value: Any) -> Any:

@@ -82,6 +82,10 @@ class Executable:
             device_args.append(jax.device_put(array, self.device))
         return list(self._loaded.execute(device_args))
 
+    def temp_bytes(self) -> int:
+        """Bytes of temporaries XLA's buffer assignment reserves for one execution."""
+        return int(self._loaded.get_compiled_memory_stats().temp_size_in_bytes)
+
     def hlo_text(self) -> str:
         """XLA's optimized HLO of the compiled program."""
         return self._loaded.hlo_modules()[0].to_string()

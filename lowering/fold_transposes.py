@@ -13,6 +13,7 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from localconv import irbuild
+from localconv.contraction import STRATEGY_ATTRIBUTE
 
 from .pass_base import ModulePass, apply_patterns
 
@@ -108,5 +109,7 @@ def _fold_operand_transposes(op: ir.Operation, rewriter: object) -> bool:
             algorithm=attrs["algorithm"] if "algorithm" in attrs else None,
             loc=op.location,
         )
+        if STRATEGY_ATTRIBUTE in attrs:
+            new.attributes[STRATEGY_ATTRIBUTE] = attrs[STRATEGY_ATTRIBUTE]
     rewriter.replace_op(op, [new.result])
     return False

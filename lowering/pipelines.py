@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import sys
 import tempfile
 import time
@@ -144,5 +145,6 @@ def _failure(name: str, element: str, err: Exception, before: str, options: Pipe
     where = "; ".join(f"{d.location}: {d.message}" for d in diagnostics) or f"{type(err).__name__}: {err}"
     return PipelineError(
         f"pass {name} failed: {where}\n"
-        f"  reproduce with: localconv-opt {path} --pass-pipeline='builtin.module({element})'"
+        f"  reproduce with: localconv-opt {shlex.quote(path)} "
+        f"--pass-pipeline={shlex.quote(f'builtin.module({element})')}"
     )

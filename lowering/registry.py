@@ -25,7 +25,7 @@ PASSES: dict[str, type[ModulePass]] = {
 
 
 def describe_passes() -> str:
-    """Every pass with its summary, options and before ==> after sketch (for --list-passes)."""
+    """Every pass with its summary and options (for --list-passes); the sketches are in help."""
     blocks = []
     for name, cls in sorted(PASSES.items()):
         options = ", ".join(f"{f.name.replace('_', '-')}={f.default!r}" for f in cls.option_fields())

@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from jaxlib.mlir import ir
 
 from localconv import irbuild
-from localconv.lowering import PIPELINES, PipelineOptions, run_pipeline
+from localconv.lowering import PIPELINES, PipelineError, PipelineOptions, run_pipeline
 from localconv.lowering.registry import describe_passes
 from localconv.serialization import EMIT_FORMATS, module_bytes, parse_module
 
 from .atomic import write_atomically
 from .diagnostics import describe, run_guarded
 
-SPLIT_MARKER = re.compile(r"^// -----\s*$", re.M)
+SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.M)
 
 
 @dataclass
@@ -36,8 +36,20 @@ class OptDriver:
             module = parse_module(data, context)
         except ir.MLIRError as err:
             raise ValueError(_parse_diagnostics(err, filename, first_line)) from None
-        run_pipeline(module, self.pipeline, self.options)
+        try:
+            run_pipeline(module, self.pipeline, self.options)
+        except PipelineError as err:
+            raise PipelineError(_source_locations(str(err), filename, first_line)) from err
         return module_bytes(module, self.emit, self.target_version)
+
+
+def _source_locations(text: str, filename: str, first_line: int) -> str:
+    """Rewrites the bindings' `loc("-":L:C)` (they parse without a file name) to file:line:col."""
+
+    def located(match: re.Match) -> str:
+        return f"{filename}:{int(match.group(1)) + first_line - 1}:{match.group(2)}"
+
+    return re.sub(r'loc\("-":(\d+):(\d+)\)', located, text)
 
 
 def _parse_diagnostics(err: ir.MLIRError, filename: str, first_line: int) -> str:

@@ -1,0 +1,1 @@
+"""localconv's benchmark suite: `python -m benchmarks` (see suite.py for the cases)."""

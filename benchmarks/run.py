@@ -1,0 +1,176 @@
+"""Runs the suite: JAX's lowering vs localconv (user layout and prepacked) vs the roofline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from jax import lax
+
+import localconv
+from localconv.cost_model import choose_strategy, estimate
+from localconv.machine import measure
+
+from .suite import CASES, Case
+
+
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time in ms of `repeat` calls after two warm-up calls."""
+    for _ in range(2):
+        jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float | None:
+    """PyTorch unfold + einsum on the same layer, when torch is importable and the layout fits."""
+    try:
+        import torch
+        import torch.nn.functional as F  # noqa: N812
+    except ImportError:
+        return None
+    if case.dimension_numbers[:2] != ("NCHW", "OIHW") or case.lhs_dilation or case.rhs_dilation:
+        return None
+    if not isinstance(case.padding, str) or case.padding == "SAME" and case.window_strides != (1, 1):
+        return None
+    k = case.filter_shape
+    pad = (k[0] // 2, k[1] // 2) if case.padding == "SAME" else (0, 0)
+    x, w = torch.from_numpy(lhs), torch.from_numpy(rhs)
+    o, kk, h, ww = rhs.shape
+
+    def run():
+        patches = F.unfold(x, k, padding=pad, stride=case.window_strides)  # N, K, L
+        return torch.einsum("nkl,okl->nol", patches, w.reshape(o, kk, h * ww))
+
+    with torch.no_grad():
+        return median_ms(run, repeat)
+
+
+def bench_case(case: Case, rates, repeat: int) -> dict:
+    """Times one case every way and checks localconv against JAX."""
+    spec = case.spec()
+    rng = np.random.default_rng(0)
+    lhs_np = rng.standard_normal(spec.lhs_shape).astype(np.float32)
+    rhs_np = (rng.standard_normal(spec.rhs_shape) / math.sqrt(spec.patch_size)).astype(np.float32)
+    lhs, rhs = jax.device_put(lhs_np), jax.device_put(rhs_np)
+    args = case.arguments()
+
+    reference = jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))
+    reference_compiled = reference.lower(lhs, rhs).compile()
+    start = time.perf_counter()
+    lowered = localconv.lower(lhs, rhs, *args)
+    passes_ms = (time.perf_counter() - start) * 1e3
+    start = time.perf_counter()
+    compiled = lowered.compile()
+    xla_ms = (time.perf_counter() - start) * 1e3
+    packed = compiled.prepack(rhs)
+    error = float(np.max(np.abs(np.asarray(compiled(lhs, rhs)) - np.asarray(reference(lhs, rhs)))))
+    packed_error = float(np.max(np.abs(np.asarray(compiled(lhs, packed)) - np.asarray(reference(lhs, rhs)))))
+
+    cost = estimate(spec)
+    result = {
+        "case": case.name,
+        "lhs": list(spec.lhs_shape),
+        "rhs": list(spec.rhs_shape),
+        "dimension_numbers": list(case.dimension_numbers),
+        "strategy": choose_strategy(spec).strategy,
+        "flops": cost.flops,
+        "min_bytes": cost.min_bytes_moved,
+        "jax_ms": median_ms(lambda: reference(lhs, rhs), repeat),
+        "localconv_ms": median_ms(lambda: compiled(lhs, rhs), repeat),
+        "prepacked_ms": median_ms(lambda: compiled(lhs, packed), repeat),
+        "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat),
+        "roofline_ms": rates.bound_seconds(cost.min_bytes_moved, cost.flops) * 1e3,
+        "passes_ms": passes_ms,
+        "xla_compile_ms": xla_ms,
+        "temp_bytes": compiled.temp_bytes,
+        "jax_temp_bytes": int(reference_compiled.memory_analysis().temp_size_in_bytes),
+        "max_abs_error": max(error, packed_error),
+        "ops": sum(1 for line in lowered.as_text().splitlines() if "= stablehlo." in line),
+    }
+    result["speedup"] = result["jax_ms"] / result["localconv_ms"]
+    result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]
+    result["packed_x_roofline"] = result["prepacked_ms"] / result["roofline_ms"]
+    return result
+
+
+def format_table(results: list[dict]) -> str:
+    """A Markdown table of the results with the geometric-mean speedup."""
+    lines = [
+        "| case | strategy | JAX ms | localconv ms | prepacked ms | roofline ms | speedup | x roofline | passes ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['case']} | {r['strategy']} | {r['jax_ms']:.2f} | {r['localconv_ms']:.2f} | "
+            f"{r['prepacked_ms']:.2f} | {r['roofline_ms']:.2f} | {r['speedup']:.2f}x | "
+            f"{r['x_roofline']:.1f} | {r['passes_ms']:.0f} |"
+        )
+    geomean = math.exp(statistics.mean(math.log(r["speedup"]) for r in results))
+    lines.append(f"\ngeomean speedup over JAX: {geomean:.2f}x over {len(results)} cases")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m benchmarks`."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--repeat", type=int, default=10, help="timed runs per measurement")
+    parser.add_argument("--cases", nargs="*", help="run only these case names")
+    parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
+    parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
+    args = parser.parse_args(argv)
+    rates = measure("cpu")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} device(s), "
+        f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
+    )
+    cases = [c for c in CASES if not args.cases or c.name in args.cases]
+    results = []
+    for case in cases:
+        results.append(bench_case(case, rates, args.repeat))
+        r = results[-1]
+        print(
+            f"{r['case']:24s} jax {r['jax_ms']:8.2f} ms  localconv {r['localconv_ms']:8.2f} ms  "
+            f"packed {r['prepacked_ms']:8.2f} ms  roof {r['roofline_ms']:7.2f} ms  "
+            f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}",
+            flush=True,
+        )
+    print(format_table(results))
+    with open(args.json, "w", encoding="utf-8") as handle:
+        json.dump(
+            {
+                "machine": {
+                    "read_bandwidth": rates.read_bandwidth,
+                    "matmul_flops": rates.matmul_flops,
+                    "date": time.strftime("%Y-%m-%d"),
+                },
+                "results": results,
+            },
+            handle,
+            indent=1,
+        )
+    if args.plot:
+        from localconv.roofline_plot import plot_roofline
+
+        try:
+            plot_roofline(
+                [c.spec() for c in cases],
+                rates,
+                args.plot,
+                [r["localconv_ms"] / 1e3 for r in results],
+                [r["case"] for r in results],
+            )
+        except ValueError as err:
+            print(f"no plot: {err}")
+    return 0
