@@ -15,6 +15,7 @@ import numpy as np
 from jax import lax
 
 import localconv
+from localconv.contraction import STRATEGIES
 from localconv.cost_model import choose_strategy, estimate
 from localconv.machine import measure
 
@@ -57,7 +58,20 @@ def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float
         return median_ms(run, repeat)
 
 
-def bench_case(case: Case, rates, repeat: int) -> dict:
+def forced_pipeline(strategy: str) -> str:
+    """The default pipeline with the contraction strategy forced (to time every form)."""
+    from localconv.lowering.pipelines import PIPELINES, pipeline_elements
+
+    elements = [
+        f"localconv-contraction-strategy{{strategy={strategy}}}"
+        if e == "localconv-contraction-strategy"
+        else e
+        for e in pipeline_elements(PIPELINES["default"])
+    ]
+    return f"builtin.module({','.join(elements)})"
+
+
+def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False) -> dict:
     """Times one case every way and checks localconv against JAX."""
     spec = case.spec()
     rng = np.random.default_rng(0)
@@ -99,6 +113,10 @@ def bench_case(case: Case, rates, repeat: int) -> dict:
         "max_abs_error": max(error, packed_error),
         "ops": sum(1 for line in lowered.as_text().splitlines() if "= stablehlo." in line),
     }
+    if every_strategy:
+        for strategy in STRATEGIES:
+            forced = localconv.lower(lhs, rhs, *args, pipeline=forced_pipeline(strategy)).compile()
+            result[f"{strategy}_ms"] = median_ms(lambda f=forced: f(lhs, rhs), repeat)
     result["speedup"] = result["jax_ms"] / result["localconv_ms"]
     result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]
     result["packed_x_roofline"] = result["prepacked_ms"] / result["roofline_ms"]
@@ -128,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per measurement")
     parser.add_argument("--cases", nargs="*", help="run only these case names")
+    parser.add_argument(
+        "--every-strategy",
+        action="store_true",
+        help="also time each contraction strategy forced (cost-model data)",
+    )
     parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
     args = parser.parse_args(argv)
@@ -139,12 +162,13 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in CASES if not args.cases or c.name in args.cases]
     results = []
     for case in cases:
-        results.append(bench_case(case, rates, args.repeat))
+        results.append(bench_case(case, rates, args.repeat, args.every_strategy))
         r = results[-1]
+        forced = "  ".join(f"{s} {r[f'{s}_ms']:.2f}" for s in STRATEGIES if f"{s}_ms" in r)
         print(
             f"{r['case']:24s} jax {r['jax_ms']:8.2f} ms  localconv {r['localconv_ms']:8.2f} ms  "
             f"packed {r['prepacked_ms']:8.2f} ms  roof {r['roofline_ms']:7.2f} ms  "
-            f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}",
+            f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}  {forced}",
             flush=True,
         )
     print(format_table(results))

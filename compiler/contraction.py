@@ -8,18 +8,24 @@
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
   adds it into an accumulator [N, rhs dims without I...]; the body is unrolled `unroll` times
   and the remainder is peeled after the loop. f16/bf16 accumulate in f32.
+- `position_loop`: a `stablehlo.while` over output positions; each iteration cuts its window
+  out of the padded input and does one [N, K] x [K, O] dot with that position's rhs slice.
+  Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
+  large batches.
 """
 
 from __future__ import annotations
+
+import math
 
 from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild
-from .patch_gather import emit_patches, feature_major
+from .patch_gather import emit_padded_input, emit_patches, feature_major, spatial_major
 from .spec import ConvSpec
 
-STRATEGIES = ("batched_dot", "accumulate_loop")
+STRATEGIES = ("batched_dot", "accumulate_loop", "position_loop")
 # Names the strategy on the op that contracts (and on composites, as the one to lower with).
 STRATEGY_ATTRIBUTE = "localconv.strategy"
 DEFAULT_UNROLL = 8
@@ -48,10 +54,7 @@ def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Lo
         loc=loc,
     )
     dot.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("batched_dot")
-    product = dot.result
-    source_of = {perms.out[0]: n, perms.out[1]: n + 1}
-    source_of.update({perms.out[2 + i]: i for i in range(n)})
-    return irbuild.transpose(product, [source_of[p] for p in range(n + 2)], loc=loc)
+    return _to_out_layout(spec, dot.result, loc=loc)
 
 
 def emit_accumulate_loop(
@@ -92,31 +95,9 @@ def emit_accumulate_loop(
 
     acc = irbuild.broadcast(irbuild.zero_scalar(acc_dtype, loc=loc), acc_shape, [], loc=loc)
     trips = total // unroll
-    if trips:
-        acc = _emit_loop(trips, unroll, acc, patches, rhs, index_dtype, update, loc=loc)
-    for k in range(trips * unroll, total):
-        acc = update(acc, patches, rhs, _index_constant(k, index_dtype, loc=loc))
-    acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
-    source_of = {perms.out[0]: 0, perms.out[1]: 1 + tokens.index("O")}
-    source_of.update({perms.out[2 + i]: 1 + tokens.index(i) for i in range(n)})
-    return irbuild.transpose(acc, [source_of[p] for p in range(n + 2)], loc=loc)
 
-
-def _emit_loop(trips, unroll, acc, patches, rhs, index_dtype, update, *, loc):
-    """while (i < trips) { acc = update(..., i*unroll + j) for j < unroll; i += 1 }."""
-    start = _index_constant(0, index_dtype, loc=loc)
-    carried = [start, acc, patches, rhs]
-    loop = stablehlo.WhileOp([v.type for v in carried], carried, loc=loc)
-    loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
-    cond = loop.cond.blocks.append(*[v.type for v in carried], arg_locs=[loc] * 4)
-    with ir.InsertionPoint(cond):
-        limit = _index_constant(trips, index_dtype, loc=loc)
-        direction = stablehlo.ComparisonDirectionAttr.get("LT")
-        more = stablehlo.CompareOp(cond.arguments[0], limit, direction, loc=loc).result
-        stablehlo.ReturnOp([more], loc=loc)
-    body = loop.body.blocks.append(*[v.type for v in carried], arg_locs=[loc] * 4)
-    with ir.InsertionPoint(body):
-        i, acc, patches, rhs = body.arguments
+    def unrolled(i, values):
+        acc, patches, rhs = values
         base = stablehlo.MulOp(i, _index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         for j in range(unroll):
             k = (
@@ -125,9 +106,119 @@ def _emit_loop(trips, unroll, acc, patches, rhs, index_dtype, update, *, loc):
                 else stablehlo.AddOp(base, _index_constant(j, index_dtype, loc=loc), loc=loc).result
             )
             acc = update(acc, patches, rhs, k)
+        return [acc, patches, rhs]
+
+    if trips:
+        loop, (acc, _, _) = _counted_loop(trips, [acc, patches, rhs], unrolled, index_dtype, loc=loc)
+        loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
+    for k in range(trips * unroll, total):
+        acc = update(acc, patches, rhs, _index_constant(k, index_dtype, loc=loc))
+    acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
+    source_of = {perms.out[0]: 0, perms.out[1]: 1 + tokens.index("O")}
+    source_of.update({perms.out[2 + i]: 1 + tokens.index(i) for i in range(n)})
+    return irbuild.transpose(acc, [source_of[p] for p in range(n + 2)], loc=loc)
+
+
+def emit_position_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
+    """The convolution as a while loop over output positions, one [N, K] x [K, O] dot each.
+
+    Each iteration cuts its receptive window out of the padded input, flattens it to one
+    patch row per batch element and multiplies it with that position's rhs slice, so no
+    patch tensor and no rhs copy is ever materialized: temporaries stay small.
+    """
+    perms = spec.dimension_numbers
+    n = spec.num_spatial
+    dtype = spec.out_dtype
+    patch = spec.patch_spec
+    x = emit_padded_input(patch, lhs, spatial_major(n), loc=loc)
+    out_spatial = spec.out_spatial
+    positions = math.prod(out_spatial)
+    index_dtype = "int32" if max(positions, *irbuild.shape_of(x), 1) < 2**31 else "int64"
+    extents = [(k - 1) * d + 1 for k, d in zip(spec.filter_shape, spec.rhs_dilation, strict=True)]
+    batch, features, k_size = spec.batch, spec.in_features, spec.patch_size
+    rhs_sizes = [1 if p in perms.rhs[2:] else d for p, d in enumerate(spec.rhs_shape)]
+    kernel_dims = [d for p, d in enumerate(spec.rhs_shape) if p not in perms.rhs[2:]]
+    i_first = perms.rhs[1] < perms.rhs[0]
+    dims = stablehlo.DotDimensionNumbers.get(
+        lhs_batching_dimensions=[],
+        rhs_batching_dimensions=[],
+        lhs_contracting_dimensions=[1],
+        rhs_contracting_dimensions=[0 if i_first else 1],
+    )
+    out = irbuild.broadcast(
+        irbuild.zero_scalar(dtype, loc=loc), (*out_spatial, batch, spec.out_features), [], loc=loc
+    )
+
+    def body(s, values):
+        out, x, kernel = values
+        zero = _index_constant(0, index_dtype, loc=loc)
+        coords, rest = [], s
+        for extent in reversed(out_spatial):
+            size = _index_constant(extent, index_dtype, loc=loc)
+            coords.append(stablehlo.RemOp(rest, size, loc=loc).result)
+            rest = stablehlo.DivOp(rest, size, loc=loc).result
+        coords.reverse()
+        starts = [
+            stablehlo.MulOp(c, _index_constant(stride, index_dtype, loc=loc), loc=loc).result
+            for c, stride in zip(coords, spec.window_strides, strict=True)
+        ]
+        window = stablehlo.DynamicSliceOp(
+            x, [*starts, zero, zero], [*extents, batch, features], loc=loc
+        ).result
+        window = irbuild.slice_(
+            window, [0] * (n + 2), [*extents, batch, features], [*spec.rhs_dilation, 1, 1], loc=loc
+        )
+        row = irbuild.transpose(window, [n, n + 1, *range(n)], loc=loc)
+        row = irbuild.reshape(row, (batch, k_size), loc=loc)
+        position_of = dict(zip(perms.rhs[2:], coords, strict=True))
+        kernel_starts = [position_of.get(p, zero) for p in range(n + 2)]
+        weights = stablehlo.DynamicSliceOp(kernel, kernel_starts, rhs_sizes, loc=loc).result
+        weights = irbuild.convert(irbuild.reshape(weights, kernel_dims, loc=loc), dtype, loc=loc)
+        product = stablehlo.DotGeneralOp(
+            irbuild.tensor_type((batch, spec.out_features), dtype),
+            row,
+            weights,
+            dims,
+            precision_config=irbuild.precision_config(spec.precision),
+            loc=loc,
+        ).result
+        update = irbuild.reshape(product, (*[1] * n, batch, spec.out_features), loc=loc)
+        out = stablehlo.DynamicUpdateSliceOp(out, update, [*coords, zero, zero], loc=loc).result
+        return [out, x, kernel]
+
+    if positions and batch:
+        loop, (out, _, _) = _counted_loop(positions, [out, x, rhs], body, index_dtype, loc=loc)
+        loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("position_loop")
+    return _to_out_layout(spec, out, loc=loc)
+
+
+def _to_out_layout(spec: ConvSpec, value: ir.Value, *, loc: ir.Location) -> ir.Value:
+    """[out spatial..., N, O] transposed to the out-spec layout."""
+    perms = spec.dimension_numbers
+    n = spec.num_spatial
+    source_of = {perms.out[0]: n, perms.out[1]: n + 1}
+    source_of.update({perms.out[2 + i]: i for i in range(n)})
+    return irbuild.transpose(value, [source_of[p] for p in range(n + 2)], loc=loc)
+
+
+def _counted_loop(trips, carried, body, index_dtype, *, loc):
+    """`carried = body(i, carried)` for i in [0, trips) as a stablehlo.while; the new carried."""
+    carried = [_index_constant(0, index_dtype, loc=loc), *carried]
+    types = [v.type for v in carried]
+    loop = stablehlo.WhileOp(types, carried, loc=loc)
+    cond = loop.cond.blocks.append(*types, arg_locs=[loc] * len(types))
+    with ir.InsertionPoint(cond):
+        limit = _index_constant(trips, index_dtype, loc=loc)
+        direction = stablehlo.ComparisonDirectionAttr.get("LT")
+        more = stablehlo.CompareOp(cond.arguments[0], limit, direction, loc=loc).result
+        stablehlo.ReturnOp([more], loc=loc)
+    block = loop.body.blocks.append(*types, arg_locs=[loc] * len(types))
+    with ir.InsertionPoint(block):
+        i, *values = block.arguments
+        values = body(i, values)
         following = stablehlo.AddOp(i, _index_constant(1, index_dtype, loc=loc), loc=loc).result
-        stablehlo.ReturnOp([following, acc, patches, rhs], loc=loc)
-    return loop.results[1]
+        stablehlo.ReturnOp([following, *values], loc=loc)
+    return loop, list(loop.results[1:])
 
 
 def _index_constant(value: int, dtype: str, *, loc: ir.Location) -> ir.Value:

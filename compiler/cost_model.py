@@ -7,21 +7,26 @@ Quantities (bytes are for the result dtype):
 - output bytes = N * O * S
 - FLOPs        = 2 * N * O * K * S
 
-Rules, from measurements on a 2-core x86 CPU with XLA (jaxlib 0.10.2):
-1. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO): XLA's batched dot
-   reads rhs in place, and it was the fastest form in every such case measured.
-2. Otherwise a batched dot makes XLA transpose all of rhs on every call (weight bytes
-   written and read again). When the batch is small that copy dominates: `accumulate_loop`
-   reads rhs once in its own layout (e.g. batch 8, 32 channels, 32x32, 3x3, OIHW: 13 ms
-   against 73 ms for the batched dot and 86 ms for JAX's lowering).
-3. With a large batch the transpose is amortized over N rows of work and the batched dot's
-   matmul speed wins: `batched_dot` when N >= `LARGE_BATCH`.
+Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA (jaxlib
+0.10.2), every strategy timed on every case:
+1. `position_loop` when N >= `LARGE_BATCH`: each output position is then one plain
+   [N, K] x [K, O] matmul, which XLA runs near its sgemm rate, and no patch tensor or rhs copy
+   is materialized (b256 c128 8x8 3x3: 180 ms against 256 ms for the batched dot; b256 c3
+   64x64 5x5 s2: 57 against 176; b64 c8 20x20 7x7: 23 against 48).
+2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO): XLA's batched dot
+   reads rhs in place (b8 c32 32x32 3x3 NHWC/HWIO: 12 ms against 16 for the loop).
+3. `accumulate_loop` otherwise: a batched dot would make XLA transpose all of rhs on every
+   call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9 OIHW: 26 ms against
+   295 for the batched dot and 299 for JAX's lowering; b8 c32 32x32 3x3: 12 against 38).
+4. Whatever the rules say, a form whose temporaries exceed the memory budget is replaced by
+   `position_loop`, whose temporaries are one window and one output row per position.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 
 from . import shapes
 from .spec import ConvSpec
@@ -79,18 +84,36 @@ def rhs_spatial_leading(spec: ConvSpec) -> bool:
     return max(perm[2:], default=-1) < min(perm[0], perm[1])
 
 
-def choose_strategy(spec: ConvSpec) -> StrategyChoice:
-    """The contraction strategy for `spec`, by the rules in the module docstring."""
+def choose_strategy(spec: ConvSpec, memory_budget: int | None = None) -> StrategyChoice:
+    """The contraction strategy for `spec`, by the rules in the module docstring.
+
+    `memory_budget` (bytes; default: a quarter of physical memory) bounds the temporaries.
+    """
     cost = estimate(spec)
-    if rhs_spatial_leading(spec):
-        return StrategyChoice("batched_dot", "rhs spatial dims lead: the dot reads rhs in place", cost)
+    budget = default_memory_budget() if memory_budget is None else memory_budget
     if spec.batch >= LARGE_BATCH:
         return StrategyChoice(
-            "batched_dot", f"batch {spec.batch} >= {LARGE_BATCH} amortizes the rhs transpose", cost
+            "position_loop", f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul per position", cost
         )
+    if cost.patch_bytes > budget:
+        return StrategyChoice(
+            "position_loop",
+            f"patches would take {cost.patch_bytes:,} bytes, over the {budget:,}-byte budget",
+            cost,
+        )
+    if rhs_spatial_leading(spec):
+        return StrategyChoice("batched_dot", "rhs spatial dims lead: the dot reads rhs in place", cost)
     return StrategyChoice(
         "accumulate_loop",
         f"batch {spec.batch} < {LARGE_BATCH} and rhs spatial dims are not leading: a batched dot "
         "would transpose rhs on every call",
         cost,
     )
+
+
+def default_memory_budget() -> int:
+    """A quarter of this machine's physical memory, in bytes."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30

@@ -40,12 +40,9 @@ def patch_shape(patch: PatchSpec, layout: Layout) -> tuple[int, ...]:
     return tuple(extents[token] for token in layout)
 
 
-def emit_patches(
-    patch: PatchSpec, lhs: ir.Value, layout: Layout | None = None, *, loc: ir.Location
-) -> ir.Value:
-    """Patches of `lhs` in `layout` (default: spatial-major), in `patch.dtype`."""
+def emit_padded_input(patch: PatchSpec, lhs: ir.Value, layout: Layout, *, loc: ir.Location) -> ir.Value:
+    """lhs in `layout`, in `patch.dtype`, dilated and padded: what every window reads from."""
     n = len(patch.filter_shape)
-    layout = spatial_major(n) if layout is None else layout
     position = {"N": patch.lhs_perm[0], "C": patch.lhs_perm[1]}
     position.update({i: patch.lhs_perm[2 + i] for i in range(n)})
     x = irbuild.convert(lhs, patch.dtype, loc=loc)
@@ -63,10 +60,17 @@ def emit_patches(
     padded = irbuild.shape_of(x)
     cut_low = per_dim(lambda i: max(-patch.padding[i][0], 0), 0)
     cut_high = per_dim(lambda i: max(-patch.padding[i][1], 0), 0)
-    x = irbuild.slice_(
+    return irbuild.slice_(
         x, cut_low, [s - c for s, c in zip(padded, cut_high, strict=True)], [1] * len(layout), loc=loc
     )
 
+
+def emit_patches(
+    patch: PatchSpec, lhs: ir.Value, layout: Layout | None = None, *, loc: ir.Location
+) -> ir.Value:
+    """Patches of `lhs` in `layout` (default: spatial-major), in `patch.dtype`."""
+    layout = spatial_major(len(patch.filter_shape)) if layout is None else layout
+    x = emit_padded_input(patch, lhs, layout, loc=loc)
     sizes = irbuild.shape_of(x)
     out_spatial = patch.out_spatial
     column_shape = [out_spatial[t] if isinstance(t, int) else sizes[d] for d, t in enumerate(layout)]

@@ -125,7 +125,7 @@ def _conv_transpose_rhs(ct, lhs, rhs, **params):
     source_of = {perms.rhs[1]: n, perms.rhs[0]: n + 1}
     source_of.update({perms.rhs[2 + i]: i for i in range(n)})
     grad = lax.transpose(grad, [source_of[p] for p in range(n + 2)])
-    return grad.astype(spec.rhs_dtype)
+    return _cast_cotangent(grad, spec.rhs_dtype)
 
 
 def _conv_batch(axis_data, args, dims, **params):
@@ -208,7 +208,15 @@ def _patches_transpose_rule(ct, **params):
 
 
 def _patches_transpose_transpose_rule(ct, **params):
-    return [patches_p.bind(ct.astype(params["lhs_dtype"]), **params)]
+    return [patches_p.bind(_cast_cotangent(ct, params["lhs_dtype"]), **params)]
+
+
+def _cast_cotangent(value, dtype: str):
+    """A cotangent cast to a primal's dtype: a real primal takes the real part, as in JAX."""
+    target = jax.numpy.dtype(dtype)
+    if jax.numpy.iscomplexobj(value) and not jax.numpy.issubdtype(target, np.complexfloating):
+        value = jax.numpy.real(value)
+    return value.astype(target)
 
 
 def _patches_batch(args, dims, **params):

@@ -1,9 +1,10 @@
 """`localconv-contraction-strategy`: picks how each localconv composite is contracted.
 
-The cost model (`localconv.cost_model`) chooses `batched_dot` or `accumulate_loop` from the
-rhs layout and the batch size; the choice and its reason are attached to the composite as
-`localconv.strategy` / `localconv.strategy_reason`, where `localconv-legalize-composite`
-reads them and lit tests can check them. The `strategy` option forces one strategy.
+The cost model (`localconv.cost_model`) chooses `batched_dot`, `accumulate_loop` or
+`position_loop` from the rhs layout, the batch size and a memory budget; the choice and its
+reason are attached to the composite as `localconv.strategy` / `localconv.strategy_reason`,
+where `localconv-legalize-composite` reads them and lit tests can check them. The `strategy`
+option forces one strategy.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class ContractionStrategy(ModulePass):
     """
 
     name = "localconv-contraction-strategy"
-    summary = "Choose batched_dot or accumulate_loop per composite with the cost model"
+    summary = "Choose the contraction strategy of each composite with the cost model"
     strategy: str = dataclasses.field(default="auto", metadata={"choices": ("auto", *STRATEGIES)})
 
     def run(self, module: ir.Operation) -> None:
