@@ -1,0 +1,135 @@
+// localconv-contraction-strategy: the cost model's choice is recorded on each composite.
+
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy)' | FileCheck %s
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=position_loop})' | FileCheck %s --check-prefix=FORCED
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy,localconv-legalize-composite)' | FileCheck %s --check-prefix=LOWERED
+// RUN: not localconv-opt %S/Inputs/legalize_composite_wrong_rhs_shape.mlir --pass-pipeline='builtin.module(localconv-contraction-strategy)' 2>&1 | FileCheck %s --check-prefix=ERR
+
+// CHECK-LABEL: func.func @oihw_small_batch_accumulates(
+// CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
+// CHECK-SAME: localconv.strategy = "accumulate_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and rhs spatial dims are not leading
+// CHECK-LABEL: func.func @hwio_uses_batched_dot(
+// CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
+// CHECK-SAME: localconv.strategy = "batched_dot"
+// CHECK-SAME: localconv.strategy_reason = "rhs spatial dims lead
+// CHECK-LABEL: func.func @batch_64_loops_over_positions(
+// CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
+// CHECK-SAME: localconv.strategy = "position_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64
+
+// FORCED-COUNT-3: localconv.strategy = "position_loop", localconv.strategy_reason = "forced by the strategy option"
+// FORCED-NOT: localconv.strategy = "accumulate_loop"
+
+// LOWERED-LABEL: func.func @oihw_small_batch_accumulates(
+// LOWERED-NOT: stablehlo.composite
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
+// LOWERED-LABEL: func.func @hwio_uses_batched_dot(
+// LOWERED: stablehlo.dot_general {{.*}}{localconv.strategy = "batched_dot"}
+// LOWERED-LABEL: func.func @batch_64_loops_over_positions(
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "position_loop"}
+// LOWERED-NOT: func.func private
+
+// ERR: localconv-opt: error: pass localconv-contraction-strategy failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-contraction-strategy: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
+
+module {
+
+  func.func @oihw_small_batch_accumulates(%arg0: tensor<2x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<2x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @oihw_small_batch_accumulates_impl, version = 1 : i32} : (tensor<2x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<2x4x6x5xf32>
+    return %0 : tensor<2x4x6x5xf32>
+  }
+  func.func private @oihw_small_batch_accumulates_impl(%arg0: tensor<2x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<2x4x6x5xf32> {
+    %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<2x3x6x5xf32>) -> tensor<6x5x2x3xf32>
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
+    %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x2x3xf32>, tensor<f32>) -> tensor<8x7x2x3xf32>
+    %2 = stablehlo.slice %1 [0:6, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %3 = stablehlo.reshape %2 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %4 = stablehlo.slice %1 [0:6, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %5 = stablehlo.reshape %4 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %6 = stablehlo.slice %1 [0:6, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %7 = stablehlo.reshape %6 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %8 = stablehlo.slice %1 [1:7, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %9 = stablehlo.reshape %8 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %10 = stablehlo.slice %1 [1:7, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %11 = stablehlo.reshape %10 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %12 = stablehlo.slice %1 [1:7, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %13 = stablehlo.reshape %12 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %14 = stablehlo.slice %1 [2:8, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %15 = stablehlo.reshape %14 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %16 = stablehlo.slice %1 [2:8, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %17 = stablehlo.reshape %16 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %18 = stablehlo.slice %1 [2:8, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %19 = stablehlo.reshape %18 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %20 = stablehlo.concatenate %3, %5, %7, %9, %11, %13, %15, %17, %19, dim = 4 : (tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>) -> tensor<6x5x2x3x9xf32>
+    %21 = stablehlo.reshape %20 : (tensor<6x5x2x3x9xf32>) -> tensor<6x5x2x27xf32>
+    %22 = stablehlo.dot_general %21, %arg1, batching_dims = [0, 1] x [2, 3], contracting_dims = [3] x [1], precision = [DEFAULT, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x5x2x27xf32>, tensor<4x27x6x5xf32>) -> tensor<6x5x2x4xf32>
+    %23 = stablehlo.transpose %22, dims = [2, 3, 0, 1] : (tensor<6x5x2x4xf32>) -> tensor<2x4x6x5xf32>
+    return %23 : tensor<2x4x6x5xf32>
+  }
+
+  func.func @hwio_uses_batched_dot(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NHWC", "HWIO", "NHWC"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @hwio_uses_batched_dot_impl, version = 1 : i32} : (tensor<2x6x5x3xf32>, tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32>
+    return %0 : tensor<2x6x5x4xf32>
+  }
+  func.func private @hwio_uses_batched_dot_impl(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
+    %0 = stablehlo.transpose %arg0, dims = [1, 2, 0, 3] : (tensor<2x6x5x3xf32>) -> tensor<6x5x2x3xf32>
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
+    %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x2x3xf32>, tensor<f32>) -> tensor<8x7x2x3xf32>
+    %2 = stablehlo.slice %1 [0:6, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %3 = stablehlo.reshape %2 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %4 = stablehlo.slice %1 [0:6, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %5 = stablehlo.reshape %4 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %6 = stablehlo.slice %1 [0:6, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %7 = stablehlo.reshape %6 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %8 = stablehlo.slice %1 [1:7, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %9 = stablehlo.reshape %8 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %10 = stablehlo.slice %1 [1:7, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %11 = stablehlo.reshape %10 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %12 = stablehlo.slice %1 [1:7, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %13 = stablehlo.reshape %12 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %14 = stablehlo.slice %1 [2:8, 0:5, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %15 = stablehlo.reshape %14 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %16 = stablehlo.slice %1 [2:8, 1:6, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %17 = stablehlo.reshape %16 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %18 = stablehlo.slice %1 [2:8, 2:7, 0:2, 0:3] : (tensor<8x7x2x3xf32>) -> tensor<6x5x2x3xf32>
+    %19 = stablehlo.reshape %18 : (tensor<6x5x2x3xf32>) -> tensor<6x5x2x3x1xf32>
+    %20 = stablehlo.concatenate %3, %5, %7, %9, %11, %13, %15, %17, %19, dim = 4 : (tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>, tensor<6x5x2x3x1xf32>) -> tensor<6x5x2x3x9xf32>
+    %21 = stablehlo.reshape %20 : (tensor<6x5x2x3x9xf32>) -> tensor<6x5x2x27xf32>
+    %22 = stablehlo.dot_general %21, %arg1, batching_dims = [0, 1] x [0, 1], contracting_dims = [3] x [2], precision = [DEFAULT, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x5x2x27xf32>, tensor<6x5x27x4xf32>) -> tensor<6x5x2x4xf32>
+    %23 = stablehlo.transpose %22, dims = [2, 0, 1, 3] : (tensor<6x5x2x4xf32>) -> tensor<2x6x5x4xf32>
+    return %23 : tensor<2x6x5x4xf32>
+  }
+
+  func.func @batch_64_loops_over_positions(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_loops_over_positions_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
+    return %0 : tensor<64x4x6x5xf32>
+  }
+  func.func private @batch_64_loops_over_positions_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+    %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<64x3x6x5xf32>) -> tensor<6x5x64x3xf32>
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
+    %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x64x3xf32>, tensor<f32>) -> tensor<8x7x64x3xf32>
+    %2 = stablehlo.slice %1 [0:6, 0:5, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %3 = stablehlo.reshape %2 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %4 = stablehlo.slice %1 [0:6, 1:6, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %5 = stablehlo.reshape %4 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %6 = stablehlo.slice %1 [0:6, 2:7, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %7 = stablehlo.reshape %6 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %8 = stablehlo.slice %1 [1:7, 0:5, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %9 = stablehlo.reshape %8 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %10 = stablehlo.slice %1 [1:7, 1:6, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %11 = stablehlo.reshape %10 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %12 = stablehlo.slice %1 [1:7, 2:7, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %13 = stablehlo.reshape %12 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %14 = stablehlo.slice %1 [2:8, 0:5, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %15 = stablehlo.reshape %14 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %16 = stablehlo.slice %1 [2:8, 1:6, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %17 = stablehlo.reshape %16 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %18 = stablehlo.slice %1 [2:8, 2:7, 0:64, 0:3] : (tensor<8x7x64x3xf32>) -> tensor<6x5x64x3xf32>
+    %19 = stablehlo.reshape %18 : (tensor<6x5x64x3xf32>) -> tensor<6x5x64x3x1xf32>
+    %20 = stablehlo.concatenate %3, %5, %7, %9, %11, %13, %15, %17, %19, dim = 4 : (tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>, tensor<6x5x64x3x1xf32>) -> tensor<6x5x64x3x9xf32>
+    %21 = stablehlo.reshape %20 : (tensor<6x5x64x3x9xf32>) -> tensor<6x5x64x27xf32>
+    %22 = stablehlo.dot_general %21, %arg1, batching_dims = [0, 1] x [2, 3], contracting_dims = [3] x [1], precision = [DEFAULT, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x5x64x27xf32>, tensor<4x27x6x5xf32>) -> tensor<6x5x64x4xf32>
+    %23 = stablehlo.transpose %22, dims = [2, 3, 0, 1] : (tensor<6x5x64x4xf32>) -> tensor<64x4x6x5xf32>
+    return %23 : tensor<64x4x6x5xf32>
+  }
+}
