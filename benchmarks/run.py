@@ -71,13 +71,14 @@ def forced_pipeline(strategy: str) -> str:
     return f"builtin.module({','.join(elements)})"
 
 
-def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False) -> dict:
+def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, backend: str = "cpu") -> dict:
     """Times one case every way and checks localconv against JAX."""
     spec = case.spec()
     rng = np.random.default_rng(0)
     lhs_np = rng.standard_normal(spec.lhs_shape).astype(np.float32)
     rhs_np = (rng.standard_normal(spec.rhs_shape) / math.sqrt(spec.patch_size)).astype(np.float32)
-    lhs, rhs = jax.device_put(lhs_np), jax.device_put(rhs_np)
+    device = jax.devices(backend)[0]
+    lhs, rhs = jax.device_put(lhs_np, device), jax.device_put(rhs_np, device)
     args = case.arguments()
 
     reference = jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))
@@ -86,7 +87,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False) -> 
     lowered = localconv.lower(lhs, rhs, *args)
     passes_ms = (time.perf_counter() - start) * 1e3
     start = time.perf_counter()
-    compiled = lowered.compile()
+    compiled = lowered.compile(backend)
     xla_ms = (time.perf_counter() - start) * 1e3
     packed = compiled.prepack(rhs)
     error = float(np.max(np.abs(np.asarray(compiled(lhs, rhs)) - np.asarray(reference(lhs, rhs)))))
@@ -104,7 +105,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False) -> 
         "jax_ms": median_ms(lambda: reference(lhs, rhs), repeat),
         "localconv_ms": median_ms(lambda: compiled(lhs, rhs), repeat),
         "prepacked_ms": median_ms(lambda: compiled(lhs, packed), repeat),
-        "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat),
+        "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat) if backend == "cpu" else None,
         "roofline_ms": rates.bound_seconds(cost.min_bytes_moved, cost.flops) * 1e3,
         "passes_ms": passes_ms,
         "xla_compile_ms": xla_ms,
@@ -115,7 +116,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False) -> 
     }
     if every_strategy:
         for strategy in STRATEGIES:
-            forced = localconv.lower(lhs, rhs, *args, pipeline=forced_pipeline(strategy)).compile()
+            forced = localconv.lower(lhs, rhs, *args, pipeline=forced_pipeline(strategy)).compile(backend)
             result[f"{strategy}_ms"] = median_ms(lambda f=forced: f(lhs, rhs), repeat)
     result["speedup"] = result["jax_ms"] / result["localconv_ms"]
     result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeat", type=int, default=10, help="timed runs per measurement")
     parser.add_argument("--cases", nargs="*", help="run only these case names")
+    parser.add_argument("--backend", default="cpu", help="cpu, gpu or tpu")
     parser.add_argument(
         "--every-strategy",
         action="store_true",
@@ -154,15 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
     args = parser.parse_args(argv)
-    rates = measure("cpu")
+    rates = measure(args.backend)
     print(
-        f"machine: {platform.processor() or platform.machine()}, {jax.device_count()} device(s), "
+        f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
+        f"{jax.devices(args.backend)[0].device_kind}, "
         f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
     )
     cases = [c for c in CASES if not args.cases or c.name in args.cases]
     results = []
     for case in cases:
-        results.append(bench_case(case, rates, args.repeat, args.every_strategy))
+        results.append(bench_case(case, rates, args.repeat, args.every_strategy, args.backend))
         r = results[-1]
         forced = "  ".join(f"{s} {r[f'{s}_ms']:.2f}" for s in STRATEGIES if f"{s}_ms" in r)
         print(
