@@ -76,7 +76,7 @@ class Compiled:
 
     def _packed_executable(self) -> runner.Executable:
         if self._packed is None:
-            module = lower_spec(packed_spec(self.spec)).module
+            module = lower_spec(packed_spec(self.spec), backend=self._backend).module
             self._packed = runner.compile_module(module, self._backend, self._compiler_options)
         return self._packed
 
@@ -88,18 +88,29 @@ class Compiled:
 class Lowered:
     """An unshared convolution lowered to StableHLO by a pipeline; compile it to run it."""
 
-    def __init__(self, spec: ConvSpec, module: ir.Module, pipeline: str) -> None:
+    def __init__(self, spec: ConvSpec, module: ir.Module, pipeline: str | None, backend: str = "cpu") -> None:
         self.spec = spec
         self.module = module
         self.pipeline = pipeline
+        self.backend = backend
 
     def as_text(self, debug_info: bool = False) -> str:
         """The module's MLIR text (with locations when `debug_info`)."""
         return self.module.operation.get_asm(enable_debug_info=debug_info)
 
-    def compile(self, backend: str = "cpu", compiler_options: Mapping[str, Any] | None = None) -> Compiled:
-        """Compiles the module through XLA for `backend` ('cpu', 'gpu' or 'tpu')."""
-        executable = runner.compile_module(self.module, backend, compiler_options)
+    def compile(
+        self, backend: str | None = None, compiler_options: Mapping[str, Any] | None = None
+    ) -> Compiled:
+        """Compiles the module through XLA for `backend` (default: the one it was lowered for).
+
+        The default pipeline's strategy depends on the backend, so compiling for another
+        backend lowers the spec again for it first.
+        """
+        backend = backend or self.backend
+        lowered = self
+        if backend != self.backend and self.pipeline == "default":
+            lowered = lower_spec(self.spec, pipeline="default", backend=backend)
+        executable = runner.compile_module(lowered.module, backend, compiler_options)
         return Compiled(self.spec, executable, backend, compiler_options)
 
 
@@ -114,7 +125,8 @@ def lower(
     dimension_numbers: Any = None,
     precision: Any = None,
     *,
-    pipeline: str = "default",
+    pipeline: str | None = "default",
+    backend: str = "cpu",
 ) -> Lowered:
     """Lowers `conv_general_dilated_local` with these arguments to StableHLO.
 
@@ -134,22 +146,30 @@ def lower(
         dimension_numbers,
         precision,
     )
-    return lower_spec(spec, pipeline=pipeline, call_site=_caller_location())
+    return lower_spec(spec, pipeline=pipeline, backend=backend, call_site=_caller_location())
 
 
 def lower_spec(
-    spec: ConvSpec, *, pipeline: str | None = "default", call_site: tuple[str, int] | None = None
+    spec: ConvSpec,
+    *,
+    pipeline: str | None = "default",
+    backend: str = "cpu",
+    call_site: tuple[str, int] | None = None,
 ) -> Lowered:
     """Lowers an already validated `ConvSpec` (see `lower`); `call_site` is (file, line)."""
     from localconv.lowering import run_pipeline
+    from localconv.lowering.pipelines import default_pipeline
+
+    if backend not in runner.BACKENDS:
+        raise ValueError(f"backend must be one of {runner.BACKENDS}, got {backend!r}")
 
     context = irbuild.make_context()
     with context:
         location = ir.Location.file(*call_site, 0) if call_site else ir.Location.unknown()
     module = emitter.build_module(spec, "composite", context=context, loc=location)
     if pipeline is not None:
-        run_pipeline(module, pipeline)
-    return Lowered(spec, module, pipeline or "none")
+        run_pipeline(module, default_pipeline(backend) if pipeline == "default" else pipeline)
+    return Lowered(spec, module, pipeline, backend)
 
 
 def conv_general_dilated_local(

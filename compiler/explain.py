@@ -7,9 +7,9 @@ from .machine import MachineRates
 from .spec import ConvSpec
 
 
-def explain(spec: ConvSpec, rates: MachineRates | None = None) -> str:
+def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "cpu") -> str:
     """A readable report: parameters, shapes, bytes, FLOPs, intensity, strategy and roofline."""
-    choice = choose_strategy(spec)
+    choice = choose_strategy(spec, backend)
     cost = choice.estimate
     lhs_spec, rhs_spec, out_spec = spec.spec_strings
     lines = [

@@ -83,11 +83,13 @@ def _conv_abstract_eval(lhs, rhs, **params):
 
 def _conv_lowering(ctx, lhs, rhs, **params):
     from localconv.lowering import run_pipeline
+    from localconv.lowering.pipelines import default_pipeline
 
     spec = spec_from_params(*ctx.avals_in, params)
     module_context = ctx.module_context
     module = emitter.build_module(spec, "composite", context=module_context.context, loc=ir.Location.current)
-    run_pipeline(module, "default")
+    platform = module_context.platforms[0] if module_context.platforms else "cpu"
+    run_pipeline(module, default_pipeline("gpu" if platform in ("cuda", "rocm", "gpu") else platform))
     main = next(op for op in module.body.operations if op.operation.name == "func.func")
     main.attributes["sym_name"] = ir.StringAttr.get("localconv_conv_general_dilated_local")
     main.attributes["sym_visibility"] = ir.StringAttr.get("private")

@@ -35,8 +35,15 @@ class TensorSignature:
 
 
 def available_backends() -> tuple[str, ...]:
-    """The XLA platforms present in this process (e.g. ('cpu',))."""
-    return tuple(name for name in BACKENDS if name in jax_backend.backends())
+    """The XLA platforms present in this process (e.g. ('cpu',); 'gpu' covers CUDA and ROCm)."""
+    present = []
+    for name in BACKENDS:
+        try:
+            jax_backend.get_backend(name)
+        except RuntimeError:
+            continue
+        present.append(name)
+    return tuple(present)
 
 
 def get_client(backend: str) -> Any:

@@ -4,7 +4,7 @@ The cost model (`localconv.cost_model`) chooses `batched_dot`, `accumulate_loop`
 `position_loop` from the rhs layout, the batch size and a memory budget; the choice and its
 reason are attached to the composite as `localconv.strategy` / `localconv.strategy_reason`,
 where `localconv-legalize-composite` reads them and lit tests can check them. The `strategy`
-option forces one strategy.
+option forces one strategy; `backend` names the target (the rules differ on GPU).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from jaxlib.mlir import ir
 from localconv.composite import CompositeError, is_localconv_composite, spec_from_composite
 from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
 from localconv.cost_model import choose_strategy
+from localconv.runner import BACKENDS
 
 from .pass_base import ModulePass, PassError, ops_where
 
@@ -35,6 +36,7 @@ class ContractionStrategy(ModulePass):
     name = "localconv-contraction-strategy"
     summary = "Choose the contraction strategy of each composite with the cost model"
     strategy: str = dataclasses.field(default="auto", metadata={"choices": ("auto", *STRATEGIES)})
+    backend: str = dataclasses.field(default="cpu", metadata={"choices": BACKENDS})
 
     def run(self, module: ir.Operation) -> None:
         for op in ops_where(module, is_localconv_composite):
@@ -44,7 +46,7 @@ class ContractionStrategy(ModulePass):
                 except CompositeError as err:
                     raise PassError(str(err), op.location) from err
                 if self.strategy == "auto":
-                    choice = choose_strategy(spec)
+                    choice = choose_strategy(spec, self.backend)
                     strategy, reason = choice.strategy, choice.reason
                 else:
                     strategy, reason = self.strategy, "forced by the strategy option"

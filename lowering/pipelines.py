@@ -22,13 +22,22 @@ from jaxlib.mlir import ir, passmanager
 
 from .registry import PASSES
 
-PIPELINES = {
-    "O0": "builtin.module(localconv-legalize-composite)",
-    "default": (
-        "builtin.module(localconv-recognize-jax-patches,localconv-contraction-strategy,"
+
+def default_pipeline(backend: str = "cpu") -> str:
+    """The default pipeline text, with the contraction strategy chosen for `backend`."""
+    strategy = "localconv-contraction-strategy"
+    if backend != "cpu":
+        strategy += f"{{backend={backend}}}"
+    return (
+        f"builtin.module(localconv-recognize-jax-patches,{strategy},"
         "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-fold-transposes,"
         "canonicalize,cse,symbol-dce)"
-    ),
+    )
+
+
+PIPELINES = {
+    "O0": "builtin.module(localconv-legalize-composite)",
+    "default": default_pipeline(),
 }
 
 

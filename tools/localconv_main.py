@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     lower.add_argument(
         "--emit", choices=[*EMIT_STAGES, "xla-hlo"], default="optimized", help="IR stage to print"
     )
-    lower.add_argument("--backend", default="cpu", help="backend for --emit xla-hlo")
+    lower.add_argument("--backend", default="cpu", help="target backend (strategy, --emit xla-hlo)")
 
     run = commands.add_parser("run", help="execute a module and time it")
     run.add_argument("module", help="module file: text, bytecode or portable artifact")
@@ -95,9 +95,10 @@ def lower_command(args: argparse.Namespace) -> int:
     """Prints the IR of the convolution described by the flags at the chosen stage."""
     arguments = conv_arguments(args)
     if args.emit == "xla-hlo":
-        print(api.lower(*arguments).compile(args.backend).as_text())
+        print(api.lower(*arguments, backend=args.backend).compile().as_text())
     else:
-        print(api.lower(*arguments, pipeline=EMIT_STAGES[args.emit]).as_text(), end="")
+        lowered = api.lower(*arguments, pipeline=EMIT_STAGES[args.emit], backend=args.backend)
+        print(lowered.as_text(), end="")
     return 0
 
 
@@ -142,7 +143,7 @@ def explain_command(args: argparse.Namespace) -> int:
             raise ValueError("explain needs the convolution flags (--lhs ...) or --module FILE")
         specs = [api.lower(*conv_arguments(args), pipeline=None).spec]
     rates = measure(args.backend)
-    print("\n\n".join(explain(spec, rates) for spec in specs))
+    print("\n\n".join(explain(spec, rates, args.backend) for spec in specs))
     if args.plot:
         from localconv.roofline_plot import plot_roofline
 
