@@ -1,0 +1,106 @@
+"""Every contraction strategy the cost model can pick, at realistic sizes, against JAX.
+
+XLA CPU has miscompiled some algebraically valid forms only past a size threshold (a
+multiply-reduce fusion went wrong beyond 32768 outputs with K >= 16), so each strategy runs
+here on layers with hundreds of thousands of outputs and long contractions, in the user's
+layout and with prepacked weights. The cost model's own choices are checked too.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+from jax import lax
+
+import localconv
+from localconv.contraction import STRATEGIES
+from localconv.cost_model import LARGE_BATCH, choose_strategy
+from localconv.lowering.pipelines import PIPELINES, pipeline_elements
+
+NCHW = ("NCHW", "OIHW", "NCHW")
+NHWC = ("NHWC", "HWIO", "NHWC")
+
+# (name, lhs shape, out features, strides, padding, filter, dimension numbers, extra kwargs)
+LAYERS = [
+    ("b8_c32_32x32_3x3_oihw", (8, 32, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
+    ("b8_c32_32x32_3x3_hwio", (8, 32, 32, 32), 32, (1, 1), "SAME", (3, 3), NHWC, {}),
+    ("b1_c16_31x31_9x9", (1, 16, 31, 31), 16, (1, 1), "VALID", (9, 9), NCHW, {}),
+    ("b64_c8_20x20_7x7_s2", (64, 8, 20, 20), 8, (2, 2), ((3, 3), (3, 3)), (7, 7), NCHW, {}),
+    (
+        "b4_c8_16x16_3x3_dilated",
+        (4, 8, 16, 16),
+        16,
+        (1, 1),
+        ((2, 2), (2, 2)),
+        (3, 3),
+        NCHW,
+        {"lhs_dilation": (2, 1), "rhs_dilation": (1, 2)},
+    ),
+]
+
+
+def forced(strategy: str) -> str:
+    """The default pipeline with `strategy` forced."""
+    elements = [
+        f"localconv-contraction-strategy{{strategy={strategy}}}"
+        if e == "localconv-contraction-strategy"
+        else e
+        for e in pipeline_elements(PIPELINES["default"])
+    ]
+    return f"builtin.module({','.join(elements)})"
+
+
+def operands(layer):
+    name, lhs_shape, out_features, strides, padding, window, dims, kwargs = layer
+    probe = jax.eval_shape(
+        lambda x: lax.conv_general_dilated_patches(
+            x, window, strides, padding, kwargs.get("lhs_dilation"), kwargs.get("rhs_dilation"), dims
+        ),
+        jax.ShapeDtypeStruct(lhs_shape, np.float32),
+    )
+    extents = dict(zip(dims[2], probe.shape, strict=True))
+    rhs_shape = tuple(out_features if c == "O" else extents["C"] if c == "I" else extents[c] for c in dims[1])
+    rng = np.random.default_rng(len(name))
+    lhs = rng.standard_normal(lhs_shape).astype(np.float32)
+    rhs = (rng.standard_normal(rhs_shape) / np.sqrt(extents["C"])).astype(np.float32)
+    args = (strides, padding, window, kwargs.get("lhs_dilation"), kwargs.get("rhs_dilation"), dims)
+    return lhs, rhs, args
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("layer", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_strategy_matches_jax_at_realistic_size(layer, strategy: str) -> None:
+    lhs, rhs, args = operands(layer)
+    expected = np.asarray(jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))(lhs, rhs))
+    compiled = localconv.lower(lhs, rhs, *args, pipeline=forced(strategy)).compile()
+    for label, weights in (("user layout", rhs), ("prepacked", compiled.prepack(rhs))):
+        actual = np.asarray(compiled(lhs, weights))
+        np.testing.assert_allclose(
+            actual, expected, rtol=1e-4, atol=1e-4, err_msg=f"{strategy}, {label}, {layer[0]}"
+        )
+
+
+def test_layers_are_past_the_miscompile_threshold() -> None:
+    sizes = []
+    for layer in LAYERS:
+        lhs, rhs, args = operands(layer)
+        out = jax.eval_shape(lambda a, b, args=args: lax.conv_general_dilated_local(a, b, *args), lhs, rhs)
+        sizes.append(int(np.prod(out.shape)))
+    assert sum(size > 32768 for size in sizes) >= 4, sizes
+
+
+def test_cost_model_rules() -> None:
+    specs = {
+        layer[0]: localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        for layer in LAYERS
+    }
+    assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
+    assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "batched_dot"
+    assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
+    assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "position_loop"
+    small = choose_strategy(specs["b8_c32_32x32_3x3_oihw"], memory_budget=1 << 20)
+    assert small.strategy == "position_loop" and "budget" in small.reason
+    for spec in specs.values():
+        assert choose_strategy(spec, "gpu").strategy == "batched_dot"
