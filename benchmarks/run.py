@@ -17,6 +17,7 @@ from jax import lax
 import localconv
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import choose_strategy, estimate
+from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import measure
 
 from .suite import CASES, Case
@@ -56,19 +57,6 @@ def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float
 
     with torch.no_grad():
         return median_ms(run, repeat)
-
-
-def forced_pipeline(strategy: str) -> str:
-    """The default pipeline with the contraction strategy forced (to time every form)."""
-    from localconv.lowering.pipelines import PIPELINES, pipeline_elements
-
-    elements = [
-        f"localconv-contraction-strategy{{strategy={strategy}}}"
-        if e == "localconv-contraction-strategy"
-        else e
-        for e in pipeline_elements(PIPELINES["default"])
-    ]
-    return f"builtin.module({','.join(elements)})"
 
 
 def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, backend: str = "cpu") -> dict:
@@ -116,7 +104,9 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
     }
     if every_strategy:
         for strategy in STRATEGIES:
-            forced = localconv.lower(lhs, rhs, *args, pipeline=forced_pipeline(strategy)).compile(backend)
+            forced = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(backend, strategy)).compile(
+                backend
+            )
             result[f"{strategy}_ms"] = median_ms(lambda f=forced: f(lhs, rhs), repeat)
     result["speedup"] = result["jax_ms"] / result["localconv_ms"]
     result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import emitter, irbuild, primitive, runner, shapes
+from . import autotune, emitter, irbuild, primitive, runner, shapes
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -99,19 +99,47 @@ class Lowered:
         return self.module.operation.get_asm(enable_debug_info=debug_info)
 
     def compile(
-        self, backend: str | None = None, compiler_options: Mapping[str, Any] | None = None
+        self,
+        backend: str | None = None,
+        compiler_options: Mapping[str, Any] | None = None,
+        autotune: bool = False,
     ) -> Compiled:
         """Compiles the module through XLA for `backend` (default: the one it was lowered for).
 
         The default pipeline's strategy depends on the backend, so compiling for another
-        backend lowers the spec again for it first.
+        backend lowers the spec again for it first. With `autotune=True` every contraction
+        strategy is timed on this machine once (the winner is cached on disk, see
+        `localconv.autotune`) and the fastest is compiled.
         """
         backend = backend or self.backend
         lowered = self
-        if backend != self.backend and self.pipeline == "default":
+        if autotune:
+            from localconv.lowering.pipelines import default_pipeline
+
+            strategy = autotune_strategy(self.spec, backend, compiler_options)
+            lowered = lower_spec(self.spec, pipeline=default_pipeline(backend, strategy), backend=backend)
+        elif backend != self.backend and self.pipeline == "default":
             lowered = lower_spec(self.spec, pipeline="default", backend=backend)
         executable = runner.compile_module(lowered.module, backend, compiler_options)
         return Compiled(self.spec, executable, backend, compiler_options)
+
+
+def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
+    """The cached autotuned strategy of `spec` on `backend`, timing the candidates if needed."""
+    from localconv.lowering.pipelines import default_pipeline
+
+    cached = autotune.cached_strategy(spec, backend)
+    if cached is not None:
+        return cached
+    device = runner.get_client(backend).local_devices()[0]
+    lhs, rhs = autotune.random_operands(spec, device)
+
+    def run_strategy(strategy: str):
+        module = lower_spec(spec, pipeline=default_pipeline(backend, strategy), backend=backend).module
+        executable = runner.compile_module(module, backend, compiler_options)
+        return lambda: executable(lhs, rhs)
+
+    return autotune.tune(spec, backend, run_strategy)
 
 
 def lower(

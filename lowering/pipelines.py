@@ -23,13 +23,16 @@ from jaxlib.mlir import ir, passmanager
 from .registry import PASSES
 
 
-def default_pipeline(backend: str = "cpu") -> str:
-    """The default pipeline text, with the contraction strategy chosen for `backend`."""
-    strategy = "localconv-contraction-strategy"
-    if backend != "cpu":
-        strategy += f"{{backend={backend}}}"
+def default_pipeline(backend: str = "cpu", strategy: str = "auto") -> str:
+    """The default pipeline text for `backend`, with the contraction `strategy` forced or auto."""
+    options = " ".join(
+        f"{key}={value}"
+        for key, value, default in (("strategy", strategy, "auto"), ("backend", backend, "cpu"))
+        if value != default
+    )
+    choose = "localconv-contraction-strategy" + (f"{{{options}}}" if options else "")
     return (
-        f"builtin.module(localconv-recognize-jax-patches,{strategy},"
+        f"builtin.module(localconv-recognize-jax-patches,{choose},"
         "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-fold-transposes,"
         "canonicalize,cse,symbol-dce)"
     )

@@ -16,7 +16,7 @@ from jax import lax
 import localconv
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import LARGE_BATCH, choose_strategy
-from localconv.lowering.pipelines import PIPELINES, pipeline_elements
+from localconv.lowering.pipelines import default_pipeline
 
 NCHW = ("NCHW", "OIHW", "NCHW")
 NHWC = ("NHWC", "HWIO", "NHWC")
@@ -38,17 +38,6 @@ LAYERS = [
         {"lhs_dilation": (2, 1), "rhs_dilation": (1, 2)},
     ),
 ]
-
-
-def forced(strategy: str) -> str:
-    """The default pipeline with `strategy` forced."""
-    elements = [
-        f"localconv-contraction-strategy{{strategy={strategy}}}"
-        if e == "localconv-contraction-strategy"
-        else e
-        for e in pipeline_elements(PIPELINES["default"])
-    ]
-    return f"builtin.module({','.join(elements)})"
 
 
 def operands(layer):
@@ -74,7 +63,7 @@ def operands(layer):
 def test_strategy_matches_jax_at_realistic_size(layer, strategy: str) -> None:
     lhs, rhs, args = operands(layer)
     expected = np.asarray(jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))(lhs, rhs))
-    compiled = localconv.lower(lhs, rhs, *args, pipeline=forced(strategy)).compile()
+    compiled = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(strategy=strategy)).compile()
     for label, weights in (("user layout", rhs), ("prepacked", compiled.prepack(rhs))):
         actual = np.asarray(compiled(lhs, weights))
         np.testing.assert_allclose(

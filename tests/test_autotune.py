@@ -1,0 +1,97 @@
+"""compile(autotune=True): every strategy timed once, the winner cached on disk and reused."""
+
+from __future__ import annotations
+
+import json
+
+import jax
+import numpy as np
+import pytest
+from jax import lax
+
+import localconv
+from localconv import autotune
+from localconv.contraction import STRATEGIES
+
+ARGS = ((1, 1), "SAME", (3, 3))
+
+
+@pytest.fixture
+def operands():
+    rng = np.random.default_rng(0)
+    return (
+        rng.standard_normal((2, 3, 8, 7)).astype(np.float32),
+        rng.standard_normal((4, 27, 8, 7)).astype(np.float32),
+    )
+
+
+@pytest.fixture(autouse=True)
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALCONV_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.xla
+def test_autotune_times_every_strategy_and_caches_the_winner(operands, cache_dir) -> None:
+    lhs, rhs = operands
+    lowered = localconv.lower(lhs, rhs, *ARGS)
+    compiled = lowered.compile(autotune=True)
+    np.testing.assert_allclose(
+        np.asarray(compiled(lhs, rhs)),
+        np.asarray(lax.conv_general_dilated_local(lhs, rhs, *ARGS)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+    data = json.loads((cache_dir / autotune.CACHE_FILE).read_text())
+    entry = data[autotune.cache_key(lowered.spec, "cpu")]
+    assert set(entry["seconds"]) == set(STRATEGIES)
+    assert entry["strategy"] == min(entry["seconds"], key=entry["seconds"].get)
+
+
+@pytest.mark.xla
+def test_a_cached_winner_is_compiled_without_timing(operands, monkeypatch) -> None:
+    lhs, rhs = operands
+    lowered = localconv.lower(lhs, rhs, *ARGS)
+    autotune._write_entry(autotune.cache_key(lowered.spec, "cpu"), {"strategy": "position_loop"})
+
+    def must_not_tune(*args, **kwargs):
+        raise AssertionError("timed again although the cache has the winner")
+
+    monkeypatch.setattr(autotune, "tune", must_not_tune)
+    pipelines = []
+    lower_spec = localconv.api.lower_spec
+
+    def recording_lower_spec(spec, **kwargs):
+        pipelines.append(kwargs.get("pipeline"))
+        return lower_spec(spec, **kwargs)
+
+    monkeypatch.setattr(localconv.api, "lower_spec", recording_lower_spec)
+    compiled = lowered.compile(autotune=True)
+    assert len(pipelines) == 1 and "strategy=position_loop" in pipelines[0]
+    np.testing.assert_allclose(
+        np.asarray(compiled(lhs, rhs)),
+        np.asarray(lax.conv_general_dilated_local(lhs, rhs, *ARGS)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+def test_a_corrupt_cache_is_ignored(operands, cache_dir) -> None:
+    (cache_dir / autotune.CACHE_FILE).write_text("{not json")
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    assert autotune.cached_strategy(spec, "cpu") is None
+
+
+def test_cache_keys_depend_on_signature_and_backend(operands) -> None:
+    lhs, rhs = operands
+    spec = localconv.lower(lhs, rhs, *ARGS, pipeline=None).spec
+    other = localconv.lower(jax.ShapeDtypeStruct((3, 3, 8, 7), np.float32), rhs, *ARGS, pipeline=None).spec
+    keys = {
+        autotune.cache_key(spec, "cpu"),
+        autotune.cache_key(spec, "gpu"),
+        autotune.cache_key(other, "cpu"),
+    }
+    assert len(keys) == 3
+    assert autotune.cache_key(spec, "cpu") == autotune.cache_key(
+        localconv.lower(lhs, rhs, *ARGS, pipeline=None).spec, "cpu"
+    )
