@@ -1,0 +1,105 @@
+"""Argument parsing of the command-line tools, in process (the lit suite runs them for real)."""
+
+from __future__ import annotations
+
+import pytest
+
+from localconv.lowering import PipelineError
+from localconv.tools import cli_args, localconv_main, localconv_opt
+
+COMPOSITE_ARGS = [
+    "lower",
+    "--lhs",
+    "1x2x5xf32",
+    "--rhs",
+    "3x6x5xf32",
+    "--window-strides",
+    "1",
+    "--padding",
+    "SAME",
+    "--filter-shape",
+    "3",
+    "--emit",
+    "composite",
+]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8x16x32x32xf32", ((8, 16, 32, 32), "float32")),
+        ("1x2xbf16", ((1, 2), "bfloat16")),
+        ("3xc64", ((3,), "complex64")),
+        ("0x4xf64", ((0, 4), "float64")),
+        ("f16", ((), "float16")),
+    ],
+)
+def test_tensor_type(text, expected) -> None:
+    assert cli_args.tensor_type("--lhs", text) == expected
+
+
+@pytest.mark.parametrize("text", ["8x16xi32", "8x-1xf32", "8x16", "x8xf32", "8,16xf32", ""])
+def test_tensor_type_errors_name_the_flag(text) -> None:
+    with pytest.raises(ValueError, match="--lhs must look like"):
+        cli_args.tensor_type("--lhs", text)
+
+
+def test_int_lists_and_padding() -> None:
+    assert cli_args.int_list("--window-strides", "1,2") == (1, 2)
+    assert cli_args.int_list("--window-strides", " 3 ") == (3,)
+    assert cli_args.int_list("--window-strides", "") == ()
+    assert cli_args.padding("SAME") == "SAME"
+    assert cli_args.padding("same_lower") == "same_lower"
+    assert cli_args.padding("1,1;-1,2") == ((1, 1), (-1, 2))
+    with pytest.raises(ValueError, match="--window-strides must be comma-separated integers"):
+        cli_args.int_list("--window-strides", "1.5")
+    with pytest.raises(ValueError, match="--padding pairs must be low,high"):
+        cli_args.padding("1,1,1")
+
+
+def test_dimension_numbers_and_precision() -> None:
+    assert cli_args.dimension_numbers("NHWC,HWIO,NHWC") == ("NHWC", "HWIO", "NHWC")
+    with pytest.raises(ValueError, match="--dimension-numbers must be three specs"):
+        cli_args.dimension_numbers("NCHW,OIHW")
+    assert cli_args.precision("HIGHEST") == "highest"
+    assert cli_args.precision("HIGH,DEFAULT") == ("high", "default")
+    with pytest.raises(ValueError, match="--precision must be one name or two"):
+        cli_args.precision("a,b,c")
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    for main, argv in (
+        (localconv_main.main, ["lower", "--lhs", "1x2x5xf32"]),
+        (localconv_main.main, ["bogus"]),
+        (localconv_opt.main, ["--pipeline", "O9"]),
+        (localconv_opt.main, ["--emit", "yaml"]),
+    ):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_bad_values_exit_1_with_one_line(capsys) -> None:
+    bad = [*COMPOSITE_ARGS[:-2]]
+    bad[bad.index("--padding") + 1] = "SAMEISH"
+    assert localconv_main.main(bad) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("localconv: error: padding must be one of") and err.count("\n") == 1
+
+
+def test_opt_driver_runs_in_process(capsys) -> None:
+    assert localconv_main.main(COMPOSITE_ARGS) == 0
+    composite = capsys.readouterr().out
+    out = localconv_opt.OptDriver("O0").run(composite.encode()).decode()
+    assert "stablehlo.composite" not in out and "stablehlo.dot_general" in out
+    with pytest.raises(PipelineError, match="unknown pass 'no-such-pass'"):
+        localconv_opt.OptDriver("builtin.module(no-such-pass)").run(composite.encode())
+    with pytest.raises(ValueError, match=r"^in\.mlir:1:1"):
+        localconv_opt.OptDriver().run(b"garbage", "in.mlir")
+
+
+def test_split_input_counts_lines() -> None:
+    chunks = localconv_opt.split_input("a\n// -----\nb\nc\n// -----  \nd\n")
+    assert [line for _, line in chunks] == [1, 2, 5]
+    assert [chunk.strip() for chunk, _ in chunks] == ["a", "b\nc", "d"]
