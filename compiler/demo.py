@@ -15,8 +15,10 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 from jax import lax
+from jaxlib.mlir import ir
 
 from .api import lower
+from .cost_model import choose_strategy
 
 
 @dataclass(frozen=True)
@@ -31,14 +33,16 @@ class DemoLayer:
     padding: str = "SAME"
 
 
-def op_counts(text: str) -> dict[str, int]:
-    """How many ops of each dialect.op name a printed module holds."""
+def op_counts(module: ir.Module) -> dict[str, int]:
+    """How many ops of each name the module's functions hold."""
     counts: collections.Counter[str] = collections.Counter()
-    for line in text.splitlines():
-        for word in line.replace("=", " ").split():
-            if word.startswith(("stablehlo.", "func.")) and word.rstrip(":").count(".") == 1:
-                counts[word] += 1
-                break
+
+    def visit(op: ir.Operation) -> ir.WalkResult:
+        if op.name not in ("builtin.module", "func.func"):
+            counts[op.name] += 1
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
     return dict(sorted(counts.items()))
 
 
@@ -74,13 +78,16 @@ def run_demo(layer: DemoLayer = DemoLayer(), repeat: int = 10, seed: int = 0) ->
         f"layer: lhs {spec.lhs_shape} NCHW, rhs {spec.rhs_shape} OIHW, window {spec.filter_shape}, "
         f"padding {spec.padding}, out {spec.out_shape}"
     )
-    counts = op_counts(lowered.as_text())
+    counts = op_counts(lowered.module)
+    choice = choose_strategy(spec)
+    print(f"contraction strategy: {choice.strategy} ({choice.reason})")
     print(f"IR after the default pipeline ({sum(counts.values())} ops):")
     for name, count in counts.items():
         print(f"  {name:28s} {count}")
     print(f"lowering {lower_time * 1e3:.1f} ms, XLA compile {compile_time * 1e3:.1f} ms")
 
     reference = jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))
+    lhs, rhs = jax.device_put(lhs), jax.device_put(rhs)  # time the op, not host transfers
     ours = np.asarray(compiled(lhs, rhs))
     theirs = np.asarray(reference(lhs, rhs))
     error = float(np.max(np.abs(ours - theirs)))
