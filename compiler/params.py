@@ -46,14 +46,24 @@ class DimensionNumbers(NamedTuple):
     out: tuple[int, ...]
 
 
+MAX_RANK = 64
+INT64_LIMIT = 2**63
+
+
 def int_tuple(name: str, value: Any) -> tuple[int, ...]:
-    """Returns `value` as a tuple of Python ints; bools, floats and non-sequences are refused."""
+    """Returns `value` as a tuple of Python ints; bools, floats and non-sequences are refused.
+
+    Sequences longer than any supported rank are refused before being read, so an
+    astronomically long range cannot hang validation.
+    """
     if not _is_sequence(value):
-        raise TypeError(f"{name} must be a sequence of integers, got {value!r}")
+        raise TypeError(f"{name} must be a sequence of integers, got {value!r:.200}")
+    if len(value) > MAX_RANK:
+        raise ValueError(f"{name} must have at most {MAX_RANK} entries (one per dimension), got {len(value)}")
     items = []
     for item in value:
         if isinstance(item, (bool, np.bool_)) or not _is_integer(item):
-            raise TypeError(f"{name} must be a sequence of integers, got {value!r}")
+            raise TypeError(f"{name} must be a sequence of integers, got {value!r:.200}")
         items.append(operator.index(item))
     return tuple(items)
 
@@ -83,6 +93,14 @@ def check_spatial_parameters(
     if any(k < 1 for k in filter_shape):
         error = TypeError if any(k < 0 for k in filter_shape) else ValueError
         raise error(f"filter_shape must contain only positive integers, got {filter_shape}")
+    for name, values in (
+        ("filter_shape", filter_shape),
+        ("window_strides", window_strides),
+        ("lhs_dilation", lhs_dilation),
+        ("rhs_dilation", rhs_dilation),
+    ):
+        if any(v >= INT64_LIMIT for v in values):
+            raise ValueError(f"{name} entries must be below 2**63 (they are int64 in the IR), got {values}")
     for name, values, error in (
         ("window_strides", window_strides, ValueError),
         ("lhs_dilation", lhs_dilation, TypeError),
@@ -178,9 +196,13 @@ def spec_strings(perms: DimensionNumbers) -> tuple[str, str, str]:
     return spec(perms.lhs, "NC"), spec(perms.rhs, "OI"), spec(perms.out, "NC")
 
 
+SPATIAL_ALPHABET = "HWD" + "ABEFGJKLMPQRSTUVXYZ"
+MAX_SPATIAL_DIMS = len(SPATIAL_ALPHABET)
+
+
 def spatial_names(count: int) -> str:
     """Names for `count` spatial dims: H, W, D, then letters that are not N, C, O or I."""
-    alphabet = "HWD" + "".join(c for c in "ABEFGJKLMPQRSTUVXYZ")
+    alphabet = SPATIAL_ALPHABET
     if count > len(alphabet):
         raise ValueError(f"at most {len(alphabet)} spatial dimensions are supported, got {count}")
     return alphabet[:count]
@@ -220,6 +242,11 @@ def explicit_padding(
     if not _is_sequence(value):
         raise ValueError(
             f"padding must be 'SAME', 'SAME_LOWER', 'VALID' or a sequence of (low, high) pairs, got {value!r}"
+        )
+    if len(value) > MAX_RANK:
+        raise TypeError(
+            f"padding must have one (low, high) pair per spatial dimension ({count}), "
+            f"got {len(value)} entries"
         )
     pairs = []
     for pair in value:

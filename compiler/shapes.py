@@ -47,6 +47,11 @@ def output_spatial(
                 f"(dilated) input extent {dilated_extent(size, ld)}"
             )
         window = dilated_extent(k, rd)
+        if max(padded, window, dilated_extent(size, ld)) >= 2**63:
+            raise ValueError(
+                f"spatial dimension {i}: the dilated and padded extents ({padded}, window "
+                f"{window}) exceed what a 64-bit index can address"
+            )
         out.append(max((padded - window) // stride + 1, 0))
     return tuple(out)
 
@@ -85,7 +90,7 @@ def canonical_dtype(name: str, dtype: object) -> str:
     """The dtype JAX computes in (float64 is float32 unless x64 is on), as a numpy name."""
     try:
         canonical = jax.dtypes.canonicalize_dtype(np.dtype(dtype))
-    except TypeError as err:
+    except (TypeError, ValueError) as err:
         raise TypeError(f"{name} dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}") from err
     if canonical.name not in SUPPORTED_DTYPES:
         raise TypeError(f"{name} dtype must be one of {SUPPORTED_DTYPES}, got {np.dtype(dtype).name}")

@@ -9,6 +9,7 @@ validated the same way, so an invalid spec cannot exist.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 from . import params, shapes
@@ -92,9 +93,15 @@ class ConvSpec:
             raise TypeError(f"lhs must have rank >= 2 (batch and feature dims), got shape {self.lhs_shape}")
         if len(self.rhs_shape) != ndim:
             raise TypeError(f"rhs must have the rank of lhs ({ndim}), got rhs shape {self.rhs_shape}")
+        if ndim - 2 > params.MAX_SPATIAL_DIMS:
+            raise ValueError(
+                f"lhs must have at most {params.MAX_SPATIAL_DIMS} spatial dimensions, got {ndim - 2}"
+            )
         for name, shape in (("lhs", self.lhs_shape), ("rhs", self.rhs_shape)):
             if any(d < 0 for d in shape):
                 raise ValueError(f"{name} shape must have non-negative dimensions, got {shape}")
+            if any(d >= 2**63 for d in shape) or math.prod(shape) >= 2**63:
+                raise ValueError(f"{name} shape {shape} has more elements than a 64-bit index can address")
         for name, dtype in (("lhs", self.lhs_dtype), ("rhs", self.rhs_dtype)):
             if dtype not in params.SUPPORTED_DTYPES:
                 raise TypeError(f"{name} dtype must be one of {params.SUPPORTED_DTYPES}, got {dtype}")
@@ -110,6 +117,10 @@ class ConvSpec:
             raise TypeError(
                 f"padding must have one (low, high) pair per spatial dimension ({ndim - 2}), "
                 f"got {len(self.padding)}: {self.padding}"
+            )
+        if any(abs(v) >= params.INT64_LIMIT for pair in self.padding for v in pair):
+            raise ValueError(
+                f"padding entries must be within +-2**63 (they are int64 in the IR), got {self.padding}"
             )
         if any(p not in params.PRECISION_NAMES for p in self.precision) or len(self.precision) != 2:
             raise ValueError(f"precision must name two of {params.PRECISION_NAMES}, got {self.precision}")

@@ -7,11 +7,13 @@ from collections.abc import Callable
 
 from jaxlib.mlir import ir
 
-USER_ERRORS = (ValueError, TypeError, OSError, ir.MLIRError)
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ir.MLIRError)
 
 
 def describe(err: BaseException) -> str:
     """One line (or one line per MLIR diagnostic) describing `err`."""
+    if isinstance(err, MemoryError):
+        return f"out of memory: {err}"
     if isinstance(err, ir.MLIRError) and err.error_diagnostics:
         return "\n".join(f"{d.location}: error: {d.message}" for d in err.error_diagnostics)
     return str(err).strip() or type(err).__name__

@@ -11,6 +11,7 @@ import numpy as np
 
 from localconv import api, irbuild, runner
 from localconv.composite import is_localconv_composite, spec_from_composite
+from localconv.cost_model import default_memory_budget
 from localconv.demo import median_seconds, run_demo
 from localconv.explain import explain
 from localconv.lowering import run_pipeline
@@ -114,6 +115,15 @@ def run_command(args: argparse.Namespace) -> int:
     if args.inputs:
         values = [np.load(path, allow_pickle=False) for path in args.inputs]
     else:
+        needed = sum(
+            int(np.prod(sig.shape)) * jax.numpy.dtype(sig.dtype).itemsize for sig in executable.inputs
+        )
+        budget = default_memory_budget()
+        if needed > budget:
+            raise ValueError(
+                f"random inputs for {args.module} would take {needed:,} bytes, over the "
+                f"{budget:,}-byte memory budget (a quarter of physical memory)"
+            )
         rng = np.random.default_rng(args.seed)
         values = [_random(rng, signature) for signature in executable.inputs]
     results = [np.asarray(r) for r in executable(*values)]
