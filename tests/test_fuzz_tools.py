@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 SEED = 20240611
-MUTANTS = int(os.environ.get("LOCALCONV_TOOL_FUZZ_MUTANTS", "72"))
+MUTANTS = int(os.environ.get("LOCALCONV_TOOL_FUZZ_MUTANTS", "60"))
 TIMEOUT_S = 120
 LIT_ROOT = Path(__file__).resolve().parent.parent / "lit_tests"
 BIN = Path(sys.executable).parent
