@@ -2,7 +2,9 @@
 
 A transpose feeding a `dot_general` operand is absorbed into the dot's dimension numbers
 whenever that keeps the order of the operand's free dims (so the dot's result is unchanged);
-a transpose of a transpose becomes one transpose; an identity transpose disappears.
+a transpose of a transpose becomes one transpose; an identity transpose disappears; and the
+final transpose of a dot's result is placed where it costs nothing when swapping the dot's
+operands yields the transposed order directly (the result is written once, in place).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def _compose_transposes(op: ir.Operation, rewriter: object) -> bool:
     inner = _transpose_source(op.operands[0])
     if inner is None:
         if outer != sorted(outer):
-            return True
+            return _swap_dot_operands(op, outer, rewriter)
         rewriter.replace_op(op, [op.operands[0]])
         return False
     source, permutation = inner
@@ -70,6 +72,56 @@ def _compose_transposes(op: ir.Operation, rewriter: object) -> bool:
         result = irbuild.transpose(source, [permutation[d] for d in outer], loc=op.location)
     rewriter.replace_op(op, [result])
     return False
+
+
+def _swap_dot_operands(op: ir.Operation, permutation: list[int], rewriter: object) -> bool:
+    """transpose(dot(a, b)) -> dot(b, a) when the swapped result order is the wanted one.
+
+    A dot_general's result is [batch, lhs free, rhs free]; swapping its operands gives
+    [batch, rhs free, lhs free]. When that is exactly the transposed order, the transpose (a
+    full pass over the result) disappears.
+    """
+    source = op.operands[0]
+    if not isinstance(source, ir.OpResult) or source.owner.name != "stablehlo.dot_general":
+        return True
+    dot = source.owner
+    if len(list(source.uses)) != 1:
+        return True
+    dims = stablehlo.DotDimensionNumbers(dot.attributes["dot_dimension_numbers"])
+    batch = len(dims.lhs_batching_dimensions)
+    lhs_rank, rhs_rank = (len(irbuild.shape_of(v)) for v in dot.operands)
+    lhs_free = lhs_rank - batch - len(dims.lhs_contracting_dimensions)
+    rhs_free = rhs_rank - batch - len(dims.rhs_contracting_dimensions)
+    swapped = list(range(batch)) + [batch + lhs_free + i for i in range(rhs_free)]
+    swapped += [batch + i for i in range(lhs_free)]
+    if permutation != swapped:
+        return True
+    attrs = dot.attributes
+    with rewriter.ip, op.location:
+        new = stablehlo.DotGeneralOp(
+            op.results[0].type,
+            dot.operands[1],
+            dot.operands[0],
+            stablehlo.DotDimensionNumbers.get(
+                lhs_batching_dimensions=list(dims.rhs_batching_dimensions),
+                rhs_batching_dimensions=list(dims.lhs_batching_dimensions),
+                lhs_contracting_dimensions=list(dims.rhs_contracting_dimensions),
+                rhs_contracting_dimensions=list(dims.lhs_contracting_dimensions),
+            ),
+            precision_config=_swapped_precision(attrs),
+            algorithm=attrs["algorithm"] if "algorithm" in attrs else None,
+            loc=op.location,
+        )
+        if STRATEGY_ATTRIBUTE in attrs:
+            new.attributes[STRATEGY_ATTRIBUTE] = attrs[STRATEGY_ATTRIBUTE]
+    rewriter.replace_op(op, [new.result])
+    return False
+
+
+def _swapped_precision(attrs) -> ir.ArrayAttr | None:
+    if "precision_config" not in attrs:
+        return None
+    return ir.ArrayAttr.get(list(reversed(list(ir.ArrayAttr(attrs["precision_config"])))))
 
 
 def _fold_operand_transposes(op: ir.Operation, rewriter: object) -> bool:

@@ -73,4 +73,36 @@ module {
     %0 = stablehlo.transpose %arg0, dims = [0, 1, 2] : (tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
     return %0 : tensor<2x3x4xf32>
   }
+
+  // A result transpose that only swaps the lhs-free and rhs-free groups is placed into the
+  // dot itself: swapping the operands writes [batch, rhs free, lhs free] directly.
+  // CHECK-LABEL: func.func @result_transpose_becomes_operand_swap(
+  // CHECK-SAME: %[[A:.*]]: tensor<6x2x27xf32>, %[[B:.*]]: tensor<6x27x4xf32>
+  // CHECK-NOT: stablehlo.transpose
+  // CHECK: %[[D:.*]] = stablehlo.dot_general %[[B]], %[[A]], batching_dims = [0] x [0], contracting_dims = [1] x [2], precision = [HIGHEST, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x27x4xf32>, tensor<6x2x27xf32>) -> tensor<6x4x2xf32>
+  // CHECK: return %[[D]]
+  func.func @result_transpose_becomes_operand_swap(%arg0: tensor<6x2x27xf32>, %arg1: tensor<6x27x4xf32>) -> tensor<6x4x2xf32> {
+    %0 = stablehlo.dot_general %arg0, %arg1, batching_dims = [0] x [0], contracting_dims = [2] x [1], precision = [DEFAULT, HIGHEST] {localconv.strategy = "batched_dot"} : (tensor<6x2x27xf32>, tensor<6x27x4xf32>) -> tensor<6x2x4xf32>
+    %1 = stablehlo.transpose %0, dims = [0, 2, 1] : (tensor<6x2x4xf32>) -> tensor<6x4x2xf32>
+    return %1 : tensor<6x4x2xf32>
+  }
+
+  // Any other result order keeps its transpose (the swap would not remove it).
+  // CHECK-LABEL: func.func @other_result_transpose_is_kept(
+  // CHECK: %[[D:.*]] = stablehlo.dot_general %arg0, %arg1
+  // CHECK: stablehlo.transpose %[[D]], dims = [1, 0, 2]
+  func.func @other_result_transpose_is_kept(%arg0: tensor<6x2x27xf32>, %arg1: tensor<6x27x4xf32>) -> tensor<2x6x4xf32> {
+    %0 = stablehlo.dot_general %arg0, %arg1, batching_dims = [0] x [0], contracting_dims = [2] x [1] : (tensor<6x2x27xf32>, tensor<6x27x4xf32>) -> tensor<6x2x4xf32>
+    %1 = stablehlo.transpose %0, dims = [1, 0, 2] : (tensor<6x2x4xf32>) -> tensor<2x6x4xf32>
+    return %1 : tensor<2x6x4xf32>
+  }
+
+  // A dot whose result has another user keeps its transpose (swapping would duplicate it).
+  // CHECK-LABEL: func.func @shared_dot_result_is_not_swapped(
+  // CHECK: stablehlo.transpose
+  func.func @shared_dot_result_is_not_swapped(%arg0: tensor<6x2x27xf32>, %arg1: tensor<6x27x4xf32>) -> (tensor<6x4x2xf32>, tensor<6x2x4xf32>) {
+    %0 = stablehlo.dot_general %arg0, %arg1, batching_dims = [0] x [0], contracting_dims = [2] x [1] : (tensor<6x2x27xf32>, tensor<6x27x4xf32>) -> tensor<6x2x4xf32>
+    %1 = stablehlo.transpose %0, dims = [0, 2, 1] : (tensor<6x2x4xf32>) -> tensor<6x4x2xf32>
+    return %1, %0 : tensor<6x4x2xf32>, tensor<6x2x4xf32>
+  }
 }
