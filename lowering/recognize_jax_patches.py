@@ -46,9 +46,9 @@ class RecognizeJaxPatches(ModulePass):
         apply_patterns(module, [(stablehlo.ConvolutionOp, _rewrite_patch_convolution)])
 
 
-def patch_spec_of(op: ir.Operation) -> PatchSpec | None:
+def patch_spec_of(op: ir.Operation | stablehlo.ConvolutionOp) -> PatchSpec | None:
     """The patch gather a convolution computes, if its kernel is JAX's exact one-hot kernel."""
-    conv = stablehlo.ConvolutionOp(op) if not isinstance(op, stablehlo.ConvolutionOp) else op
+    conv = op if isinstance(op, stablehlo.ConvolutionOp) else op.opview
     attrs = conv.operation.attributes
     dims = stablehlo.ConvDimensionNumbers(attrs["dimension_numbers"])
     lhs_type = ir.RankedTensorType(conv.lhs.type)

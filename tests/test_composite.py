@@ -14,6 +14,7 @@ import pytest
 import strategies
 from hypothesis import given, settings
 from jaxlib.mlir import ir
+from localconv_cases import ALL_DTYPES, spec_of
 
 import localconv
 from localconv import ConvSpec, irbuild
@@ -92,18 +93,6 @@ def check_round_trip(spec: ConvSpec) -> None:
         decoded = decode(module)
         assert decoded == spec
         assert decoded.out_shape == spec.out_shape
-
-
-def spec_of(case: strategies.Case) -> ConvSpec:
-    return ConvSpec.from_arguments(
-        case.lhs_shape, case.lhs_dtype, case.rhs_shape, case.rhs_dtype, *case.params
-    )
-
-
-ALL_DTYPES = strategies.dtype_pairs(
-    strategies.REAL_DTYPES + strategies.COMPLEX_DTYPES,
-    strategies.MIXED_REAL + strategies.MIXED_COMPLEX,
-)
 
 
 @settings(max_examples=strategies.examples(60))

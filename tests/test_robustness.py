@@ -41,6 +41,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax import lax
 from jaxlib.mlir import ir
+from localconv_cases import spec_of
 
 import localconv
 from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
@@ -66,12 +67,6 @@ def run_tool(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
 
 
 # --- resources: the memory budget ---------------------------------------------------------
-
-
-def spec_of(case: strategies.Case) -> localconv.ConvSpec:
-    return localconv.ConvSpec.from_arguments(
-        case.lhs_shape, case.lhs_dtype, case.rhs_shape, case.rhs_dtype, *case.params
-    )
 
 
 @settings(max_examples=strategies.examples(200))

@@ -18,6 +18,7 @@ import strategies
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jax import lax
+from localconv_cases import ALL_DTYPES, spec_of
 
 from localconv import ConvSpec, params
 from localconv.params import SUPPORTED_DTYPES, DimensionNumbers
@@ -180,18 +181,6 @@ def jax_out(case: strategies.Case) -> jax.ShapeDtypeStruct:
         lhs_shape[case.layout.lhs[1]] = 1
         rhs_shape[case.layout.rhs[1]] = math.prod(case.filter_shape)
     return jax_result(tuple(lhs_shape), case.lhs_dtype, tuple(rhs_shape), case.rhs_dtype, *case.params)
-
-
-def spec_of(case: strategies.Case) -> ConvSpec:
-    return ConvSpec.from_arguments(
-        case.lhs_shape, case.lhs_dtype, case.rhs_shape, case.rhs_dtype, *case.params
-    )
-
-
-ALL_DTYPES = strategies.dtype_pairs(
-    strategies.REAL_DTYPES + strategies.COMPLEX_DTYPES,
-    strategies.MIXED_REAL + strategies.MIXED_COMPLEX,
-)
 
 
 @settings(max_examples=strategies.examples(150))
