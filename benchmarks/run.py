@@ -23,16 +23,22 @@ from localconv.machine import measure
 from .suite import CASES, Case
 
 
-def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time in ms of `repeat` calls after two warm-up calls."""
-    for _ in range(2):
-        jax.block_until_ready(fn())
-    times = []
+def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median wall time in ms of `repeat` calls of each function, after two warm-up calls.
+
+    The calls are interleaved (one of each per round), so a slow phase of a shared machine
+    slows every contender alike instead of whichever ran during it.
+    """
+    for fn in fns.values():
+        for _ in range(2):
+            jax.block_until_ready(fn())
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        start = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
 
 
 def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float | None:
@@ -56,7 +62,7 @@ def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float
         return torch.einsum("nkl,okl->nol", patches, w.reshape(o, kk, h * ww))
 
     with torch.no_grad():
-        return median_ms(run, repeat)
+        return median_ms({"torch": run}, repeat)["torch"]
 
 
 def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, backend: str = "cpu") -> dict:
@@ -81,6 +87,18 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
     error = float(np.max(np.abs(np.asarray(compiled(lhs, rhs)) - np.asarray(reference(lhs, rhs)))))
     packed_error = float(np.max(np.abs(np.asarray(compiled(lhs, packed)) - np.asarray(reference(lhs, rhs)))))
 
+    contenders = {
+        "jax": lambda: reference(lhs, rhs),
+        "localconv": lambda: compiled(lhs, rhs),
+        "prepacked": lambda: compiled(lhs, packed),
+    }
+    if every_strategy:
+        for strategy in STRATEGIES:
+            forced = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(backend, strategy)).compile(
+                backend
+            )
+            contenders[strategy] = lambda f=forced: f(lhs, rhs)
+    times = median_ms(contenders, repeat)
     cost = estimate(spec)
     result = {
         "case": case.name,
@@ -90,9 +108,9 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "strategy": choose_strategy(spec).strategy,
         "flops": cost.flops,
         "min_bytes": cost.min_bytes_moved,
-        "jax_ms": median_ms(lambda: reference(lhs, rhs), repeat),
-        "localconv_ms": median_ms(lambda: compiled(lhs, rhs), repeat),
-        "prepacked_ms": median_ms(lambda: compiled(lhs, packed), repeat),
+        "jax_ms": times["jax"],
+        "localconv_ms": times["localconv"],
+        "prepacked_ms": times["prepacked"],
         "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat) if backend == "cpu" else None,
         "roofline_ms": rates.bound_seconds(cost.min_bytes_moved, cost.flops) * 1e3,
         "passes_ms": passes_ms,
@@ -102,12 +120,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "max_abs_error": max(error, packed_error),
         "ops": sum(1 for line in lowered.as_text().splitlines() if "= stablehlo." in line),
     }
-    if every_strategy:
-        for strategy in STRATEGIES:
-            forced = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(backend, strategy)).compile(
-                backend
-            )
-            result[f"{strategy}_ms"] = median_ms(lambda f=forced: f(lhs, rhs), repeat)
+    result.update({f"{strategy}_ms": times[strategy] for strategy in STRATEGIES if strategy in times})
     result["speedup"] = result["jax_ms"] / result["localconv_ms"]
     result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]
     result["packed_x_roofline"] = result["prepacked_ms"] / result["roofline_ms"]

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import autotune, emitter, irbuild, primitive, runner, shapes
+from . import autotune, cost_model, emitter, irbuild, primitive, runner, shapes
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -23,8 +23,10 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 class PackedWeights:
     """rhs transposed once into the layout a compiled convolution reads fastest.
 
-    The packed layout puts rhs's spatial dims first (rhs-spec order), then I, then O, so the
-    batched dot_general reads it in place and no call transposes the weights again.
+    The packed layout depends on the strategy the cost model picks for the user's layout:
+    for `accumulate_loop` it is [I, rhs spatial..., O], so each step of the loop reads one
+    contiguous slice; otherwise [rhs spatial..., I, O], which the batched dot_general and the
+    position loop read in place. Either way no call transposes the weights again.
     """
 
     array: jax.Array
@@ -70,9 +72,7 @@ class Compiled:
             raise ValueError(
                 f"rhs must be {rhs_signature} to prepack, got {array.dtype.name}{list(array.shape)}"
             )
-        perms = self.spec.dimension_numbers
-        order = (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
-        return PackedWeights(jax.numpy.transpose(array, order), packed_spec(self.spec))
+        return PackedWeights(jax.numpy.transpose(array, packed_order(self.spec)), packed_spec(self.spec))
 
     def _packed_executable(self) -> runner.Executable:
         if self._packed is None:
@@ -252,15 +252,23 @@ def conv_general_dilated_local(
     return primitive.bind_conv(lhs_array, rhs_array, spec)
 
 
-def packed_spec(spec: ConvSpec) -> ConvSpec:
-    """`spec` with rhs in the packed layout [rhs spatial..., I, O]."""
-    n = spec.num_spatial
+def packed_order(spec: ConvSpec) -> tuple[int, ...]:
+    """The rhs dims of `spec` in packed order (see `PackedWeights`)."""
     perms = spec.dimension_numbers
-    order = (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
+    if cost_model.choose_strategy(spec).strategy == "accumulate_loop":
+        return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
+    return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
+
+
+def packed_spec(spec: ConvSpec) -> ConvSpec:
+    """`spec` with rhs in the packed layout of `packed_order`."""
+    perms = spec.dimension_numbers
+    order = packed_order(spec)
+    position = {p: i for i, p in enumerate(order)}
     return dataclasses.replace(
         spec,
         rhs_shape=tuple(spec.rhs_shape[p] for p in order),
-        dimension_numbers=DimensionNumbers(perms.lhs, (n + 1, n, *range(n)), perms.out),
+        dimension_numbers=DimensionNumbers(perms.lhs, tuple(position[p] for p in perms.rhs), perms.out),
     )
 
 

@@ -33,7 +33,8 @@ def default_pipeline(backend: str = "cpu", strategy: str = "auto") -> str:
     choose = "localconv-contraction-strategy" + (f"{{{options}}}" if options else "")
     return (
         f"builtin.module(localconv-recognize-jax-patches,{choose},"
-        "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-fold-transposes,"
+        "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-patches-to-gather,"
+        "localconv-fold-transposes,"
         "canonicalize,cse,symbol-dce)"
     )
 

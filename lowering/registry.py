@@ -9,6 +9,7 @@ from .contraction_strategy import ContractionStrategy
 from .fold_transposes import FoldTransposes
 from .legalize_composite import LegalizeComposite
 from .pass_base import ModulePass
+from .patches_to_gather import PatchesToGather
 from .recognize_jax_patches import RecognizeJaxPatches
 from .simplify_patch_gather import SimplifyPatchGather
 
@@ -19,6 +20,7 @@ PASSES: dict[str, type[ModulePass]] = {
         ContractionStrategy,
         LegalizeComposite,
         SimplifyPatchGather,
+        PatchesToGather,
         FoldTransposes,
     )
 }

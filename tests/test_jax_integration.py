@@ -95,13 +95,16 @@ def layouts_cases(draw, dtypes: st.SearchStrategy[tuple[str, str]]) -> Case:
 def grad_tolerances(case: Case) -> tuple[float, float]:
     """(rtol, atol) for gradients: forward error, times the terms a gradient entry sums.
 
-    An lhs entry gathers up to O * prod(filter_shape) products, an rhs entry N of them.
+    An lhs entry gathers up to O * prod(filter_shape) products, an rhs entry N of them. For
+    complex results the loss's sin amplifies the forward rounding by up to |z cot z|, which
+    grows with |Im z| (seen: 3.5x the real-valued bound in 4 of 300 seeds), hence 16x more.
     """
     rtol, atol = tolerances(case)
     batch = case.lhs_shape[case.layout.lhs[0]]
     out_features = case.rhs_shape[case.layout.rhs[0]]
     terms = max(batch, out_features * math.prod(case.filter_shape), 1)
-    return 4 * rtol, atol * terms
+    conditioning = 16 if "complex" in case.lhs_dtype + case.rhs_dtype else 1
+    return 4 * rtol * conditioning, atol * terms * conditioning
 
 
 def assert_trees_close(actual: Any, expected: Any, tol: tuple[float, float], what: str) -> None:

@@ -48,18 +48,10 @@ from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
 from localconv.cost_model import LARGE_BATCH, choose_strategy, estimate
 from localconv.explain import explain
 from localconv.lowering.pass_base import ops_where
+from localconv.lowering.pipelines import default_pipeline
 
 BIN = Path(sys.executable).parent
 S = jax.ShapeDtypeStruct
-
-
-def forced_pipeline(strategy: str) -> str:
-    """The default pipeline with the contraction strategy forced."""
-    return (
-        "builtin.module(localconv-recognize-jax-patches,"
-        f"localconv-contraction-strategy{{strategy={strategy}}},localconv-legalize-composite,"
-        "localconv-simplify-patch-gather,localconv-fold-transposes,canonicalize,cse,symbol-dce)"
-    )
 
 
 def run_tool(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
@@ -163,7 +155,7 @@ INDEX_CASES = [
 @pytest.mark.parametrize(("strategy", "lhs", "rhs", "index"), INDEX_CASES)
 def test_loop_counters_are_int64_from_2_31(strategy: str, lhs: tuple, rhs: tuple, index: str) -> None:
     lowered = localconv.lower(
-        S(lhs, "float32"), S(rhs, "float32"), *HUGE_ARGS, pipeline=forced_pipeline(strategy)
+        S(lhs, "float32"), S(rhs, "float32"), *HUGE_ARGS, pipeline=default_pipeline(strategy=strategy)
     )
     assert loop_counters(lowered) == {strategy: {index}}
 
@@ -180,7 +172,7 @@ def test_lowering_huge_shapes_allocates_nothing_large() -> None:
         import jax, localconv
         S = jax.ShapeDtypeStruct
         for lhs, rhs in [({HUGE_LHS}, {HUGE_RHS}), ((2**20, 2**20, 1), (1, 2**20, 1))]:
-            for pipeline in (None, "O0", "default", {forced_pipeline("accumulate_loop")!r}):
+            for pipeline in (None, "O0", "default", {default_pipeline(strategy="accumulate_loop")!r}):
                 localconv.lower(S(lhs, "float32"), S(rhs, "float32"), (1,), "VALID", (1,), pipeline=pipeline)
         # VmHWM is this process's own peak; ru_maxrss would include the parent's (pytest)
         # RSS at fork time, which exec does not reset.
@@ -228,9 +220,7 @@ API_SCRIPT = textwrap.dedent(
     import sys, jax, localconv
     from jax import lax
     S = jax.ShapeDtypeStruct
-    PIPE = "builtin.module(localconv-recognize-jax-patches,localconv-contraction-strategy{strategy=%s},"
-    PIPE += "localconv-legalize-composite,localconv-simplify-patch-gather,localconv-fold-transposes,"
-    PIPE += "canonicalize,cse,symbol-dce)"
+    from localconv.lowering.pipelines import default_pipeline
     calls = [
         ((S((2, 3, 6, 5), "float32"), S((4, 27, 6, 5), "float32"), (1, 1), "SAME", (3, 3)), {}),
         ((S((2, 5, 4, 3), "bfloat16"), S((5, 4, 12, 5), "float32"), (1, 1), ((1, 0), (0, 1)), (2, 2)),
@@ -242,7 +232,7 @@ API_SCRIPT = textwrap.dedent(
          {"lhs_dilation": (2,)}),
     ]
     for args, kwargs in calls:
-        for pipeline in [None, "O0", "default", *(PIPE % s for s in sys.argv[1:])]:
+        for pipeline in [None, "O0", "default", *(default_pipeline(strategy=s) for s in sys.argv[1:])]:
             lowered = localconv.lower(*args, **kwargs, pipeline=pipeline)
             sys.stdout.write(lowered.as_text())
             sys.stdout.write(lowered.as_text(debug_info=True))
@@ -409,7 +399,7 @@ def assert_same_specials(actual: np.ndarray, expected: np.ndarray, where: np.nda
 
 def compiled_for(case: strategies.Case, strategy: str) -> Any:
     operands = (S(case.lhs_shape, case.lhs_dtype), S(case.rhs_shape, case.rhs_dtype))
-    return localconv.lower(*operands, *case.params, pipeline=forced_pipeline(strategy)).compile()
+    return localconv.lower(*operands, *case.params, pipeline=default_pipeline(strategy=strategy)).compile()
 
 
 SPECIAL_DTYPES = strategies.dtype_pairs(("float32", "float16", "bfloat16"))

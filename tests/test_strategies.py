@@ -14,6 +14,7 @@ import pytest
 from jax import lax
 
 import localconv
+from localconv.api import packed_order, packed_spec
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
@@ -93,3 +94,18 @@ def test_cost_model_rules() -> None:
     assert small.strategy == "position_loop" and "budget" in small.reason
     for spec in specs.values():
         assert choose_strategy(spec, "gpu").strategy == "batched_dot"
+
+
+def test_prepacked_layout_follows_the_strategy() -> None:
+    for layer in LAYERS:
+        spec = localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        perms = spec.dimension_numbers
+        strategy = choose_strategy(spec).strategy
+        order = packed_order(spec)
+        if strategy == "accumulate_loop":
+            assert order == (perms.rhs[1], *perms.rhs[2:], perms.rhs[0]), layer[0]
+        else:
+            assert order == (*perms.rhs[2:], perms.rhs[1], perms.rhs[0]), layer[0]
+        packed = packed_spec(spec)
+        assert packed.rhs_shape == tuple(spec.rhs_shape[p] for p in order)
+        assert choose_strategy(packed).strategy == strategy, layer[0]

@@ -8,12 +8,13 @@
 // RUN: localconv-opt %s --pipeline O0 | FileCheck %s --check-prefix=O0
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-legalize-composite,cse)' | FileCheck %s --check-prefix=MIXED
 
-// default: JAX's identity-kernel convolution becomes a patch gather feeding the one
-// dot_general, with no transpose in between.
+// default: JAX's identity-kernel convolution (its one-hot kernel built with compare) becomes
+// one gather feeding the one dot_general, with no transpose in between.
 // DEFAULT-LABEL: func.func public @jax_local_conv_2d_nchw(
 // DEFAULT-NOT: stablehlo.convolution
-// DEFAULT-NOT: stablehlo.iota
-// DEFAULT: %[[PATCHES:.*]] = stablehlo.reshape {{.*}} -> tensor<4x4x2x18xf32>
+// DEFAULT-NOT: stablehlo.compare
+// DEFAULT: %[[GATHER:.*]] = "stablehlo.gather"(%{{.*}}) {{.*}} -> tensor<4x4x2x3x6xf32>
+// DEFAULT-NEXT: %[[PATCHES:.*]] = stablehlo.reshape %[[GATHER]] {{.*}} -> tensor<4x4x2x18xf32>
 // DEFAULT-NEXT: %[[D:.*]] = stablehlo.dot_general %[[PATCHES]], %arg1, batching_dims = [0, 1] x [2, 3], contracting_dims = [3] x [1]
 // DEFAULT-NEXT: %[[OUT:.*]] = stablehlo.transpose %[[D]], dims = [2, 3, 0, 1] {{.*}} -> tensor<2x4x4x4xf32>
 // DEFAULT-NEXT: return %[[OUT]]
