@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import autotune, cost_model, emitter, irbuild, primitive, runner, shapes
+from . import autotune, contraction, cost_model, emitter, irbuild, primitive, runner, shapes
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -25,8 +25,9 @@ class PackedWeights:
 
     The packed layout depends on the strategy the cost model picks for the user's layout:
     for `accumulate_loop` it is [I, rhs spatial..., O], so each step of the loop reads one
-    contiguous slice; otherwise [rhs spatial..., I, O], which the batched dot_general and the
-    position loop read in place. Either way no call transposes the weights again.
+    contiguous slice; for `row_loop` with the weights on the dot's left, [rhs spatial..., O,
+    I]; otherwise [rhs spatial..., I, O], which the batched dot_general, the position loop and
+    the row loop with patches on the left read in place. No call transposes the weights again.
     """
 
     array: jax.Array
@@ -255,8 +256,11 @@ def conv_general_dilated_local(
 def packed_order(spec: ConvSpec) -> tuple[int, ...]:
     """The rhs dims of `spec` in packed order (see `PackedWeights`)."""
     perms = spec.dimension_numbers
-    if cost_model.choose_strategy(spec).strategy == "accumulate_loop":
+    strategy = cost_model.choose_strategy(spec).strategy
+    if strategy == "accumulate_loop":
         return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
+    if strategy == "row_loop" and spec.out_features <= contraction.ROW_LOOP_WEIGHTS_LEFT_MAX_O:
+        return (*perms.rhs[2:], perms.rhs[0], perms.rhs[1])
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
 
 

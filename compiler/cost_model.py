@@ -9,10 +9,14 @@ Quantities (bytes are for the result dtype):
 
 Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA (jaxlib
 0.10.2), every strategy timed on every case:
-1. `position_loop` when N >= `LARGE_BATCH`: each output position is then one plain
-   [N, K] x [K, O] matmul, which XLA runs near its sgemm rate, and no patch tensor or rhs copy
-   is materialized (b256 c128 8x8 3x3: 180 ms against 256 ms for the batched dot; b256 c3
-   64x64 5x5 s2: 57 against 176; b64 c8 20x20 7x7: 23 against 48).
+1. When N >= `LARGE_BATCH` a loop over positions avoids the patch tensor and any rhs copy
+   (the batched dot and the accumulate loop were 1.5-3x slower on every such case):
+   - `position_loop` when each position's [N, K] x [K, O] matmul has at least
+     `LARGE_MATMUL_FLOPS`: it runs near XLA's sgemm rate and the loop's overhead vanishes
+     (b256 c128 8x8 3x3, 75 MFLOP per position: 43 ms against 50 for the row loop);
+   - `row_loop` otherwise: a row of small matmuls per trip, one batched dot, cuts the trips
+     and their overhead (b64 c8 20x20 7x7, 0.4 MFLOP per position: 7 ms against 23 for the
+     position loop; b256 c3 64x64 5x5 s2: 36 against 58; b256 128x8 c8 3x3: 101 against 170).
 2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO): XLA's batched dot
    reads rhs in place (b8 c32 32x32 3x3 NHWC/HWIO: 12 ms against 16 for the loop).
 3. `accumulate_loop` otherwise: a batched dot would make XLA transpose all of rhs on every
@@ -35,6 +39,7 @@ from . import shapes
 from .spec import ConvSpec
 
 LARGE_BATCH = 64
+LARGE_MATMUL_FLOPS = 16_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,8 +106,19 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         )
     budget = default_memory_budget() if memory_budget is None else memory_budget
     if spec.batch >= LARGE_BATCH:
+        per_position = 2 * spec.batch * spec.patch_size * spec.out_features
+        if per_position >= LARGE_MATMUL_FLOPS:
+            return StrategyChoice(
+                "position_loop",
+                f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul per position "
+                f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
+                cost,
+            )
         return StrategyChoice(
-            "position_loop", f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul per position", cost
+            "row_loop",
+            f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
+            f"({per_position:,} FLOPs < {LARGE_MATMUL_FLOPS:,}): one batched dot per row",
+            cost,
         )
     if cost.patch_bytes > budget:
         return StrategyChoice(

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from jaxlib.mlir import ir
 
-from .contraction import STRATEGIES, emit_accumulate_loop, emit_batched_dot, emit_position_loop
+from .contraction import (
+    STRATEGIES,
+    emit_accumulate_loop,
+    emit_batched_dot,
+    emit_position_loop,
+    emit_row_loop,
+)
 from .spec import ConvSpec
 
 DEFAULT_STRATEGY = "batched_dot"
@@ -30,6 +36,8 @@ def emit_lowering(
         return emit_accumulate_loop(spec, lhs, rhs, loc=loc)
     if strategy == "position_loop":
         return emit_position_loop(spec, lhs, rhs, loc=loc)
+    if strategy == "row_loop":
+        return emit_row_loop(spec, lhs, rhs, loc=loc)
     raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
 
 

@@ -149,6 +149,10 @@ INDEX_CASES = [
     ("position_loop", (1, 1, 2**31), (1, 1, 2**31), "i64"),
     ("position_loop", (2**31 - 1, 1, 1), (1, 1, 1), "i32"),  # an extent of the padded input
     ("position_loop", (2**31, 1, 1), (1, 1, 1), "i64"),
+    ("row_loop", (1, 1, 2**31 - 1), (1, 1, 2**31 - 1), "i32"),  # rows
+    ("row_loop", (1, 1, 2**31), (1, 1, 2**31), "i64"),
+    ("row_loop", (2**31 - 1, 1, 1), (1, 1, 1), "i32"),  # an extent of the padded input
+    ("row_loop", (2**31, 1, 1), (1, 1, 1), "i64"),
 ]
 
 
@@ -205,7 +209,7 @@ def test_run_refuses_arguments_no_machine_holds(tmp_path: Path) -> None:
 # --- determinism --------------------------------------------------------------------------
 
 # Flag sets of `localconv lower` whose default lowering is each strategy: OIHW at batch 2
-# (accumulate_loop), NHWC/HWIO (batched_dot) and batch 64 (position_loop).
+# (accumulate_loop), NHWC/HWIO (batched_dot) and batch 64 (row_loop).
 LOWER_FLAGS = {
     "accumulate": "--lhs 2x3x6x5xf32 --rhs 4x27x6x5xf32 --window-strides 1,1 --padding SAME "
     "--filter-shape 3,3",

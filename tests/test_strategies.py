@@ -89,7 +89,12 @@ def test_cost_model_rules() -> None:
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
     assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "batched_dot"
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
-    assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "position_loop"
+    assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "row_loop"
+    large_matmuls = localconv.ConvSpec.from_arguments(
+        (64, 32, 3, 3), "float32", (512, 288, 1, 1), "float32", (1, 1), "VALID", (3, 3)
+    )
+    choice = choose_strategy(large_matmuls)
+    assert choice.strategy == "position_loop" and f"{2 * 64 * 288 * 512:,} FLOPs" in choice.reason
     small = choose_strategy(specs["b8_c32_32x32_3x3_oihw"], memory_budget=1 << 20)
     assert small.strategy == "position_loop" and "budget" in small.reason
     for spec in specs.values():
@@ -104,6 +109,8 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         order = packed_order(spec)
         if strategy == "accumulate_loop":
             assert order == (perms.rhs[1], *perms.rhs[2:], perms.rhs[0]), layer[0]
+        elif strategy == "row_loop" and spec.out_features <= 32:
+            assert order == (*perms.rhs[2:], perms.rhs[0], perms.rhs[1]), layer[0]
         else:
             assert order == (*perms.rhs[2:], perms.rhs[1], perms.rhs[0]), layer[0]
         packed = packed_spec(spec)

@@ -13,12 +13,16 @@
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "batched_dot"
 // CHECK-SAME: localconv.strategy_reason = "rhs spatial dims lead
-// CHECK-LABEL: func.func @batch_64_loops_over_positions(
+// CHECK-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
+// CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
+// CHECK-SAME: localconv.strategy = "row_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64 with small matmuls per position (13,824 FLOPs < 16,000,000): one batched dot per row"
+// CHECK-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "position_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64: one large matmul per position (18,874,368 FLOPs >= 16,000,000)"
 
-// FORCED-COUNT-3: localconv.strategy = "position_loop", localconv.strategy_reason = "forced by the strategy option"
+// FORCED-COUNT-4: localconv.strategy = "position_loop", localconv.strategy_reason = "forced by the strategy option"
 // FORCED-NOT: localconv.strategy = "accumulate_loop"
 
 // LOWERED-LABEL: func.func @oihw_small_batch_accumulates(
@@ -26,7 +30,9 @@
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @hwio_uses_batched_dot(
 // LOWERED: stablehlo.dot_general {{.*}}{localconv.strategy = "batched_dot"}
-// LOWERED-LABEL: func.func @batch_64_loops_over_positions(
+// LOWERED-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "row_loop"}
+// LOWERED-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "position_loop"}
 // LOWERED-NOT: func.func private
 
@@ -100,11 +106,11 @@ module {
     return %23 : tensor<2x6x5x4xf32>
   }
 
-  func.func @batch_64_loops_over_positions(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_loops_over_positions_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
+  func.func @batch_64_small_matmuls_loop_over_rows(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_small_matmuls_loop_over_rows_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
     return %0 : tensor<64x4x6x5xf32>
   }
-  func.func private @batch_64_loops_over_positions_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+  func.func private @batch_64_small_matmuls_loop_over_rows_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
     %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<64x3x6x5xf32>) -> tensor<6x5x64x3xf32>
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
     %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x64x3xf32>, tensor<f32>) -> tensor<8x7x64x3xf32>
@@ -131,5 +137,15 @@ module {
     %22 = stablehlo.dot_general %21, %arg1, batching_dims = [0, 1] x [2, 3], contracting_dims = [3] x [1], precision = [DEFAULT, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x5x64x27xf32>, tensor<4x27x6x5xf32>) -> tensor<6x5x64x4xf32>
     %23 = stablehlo.transpose %22, dims = [2, 3, 0, 1] : (tensor<6x5x64x4xf32>) -> tensor<64x4x6x5xf32>
     return %23 : tensor<64x4x6x5xf32>
+  }
+
+  func.func @batch_64_large_matmuls_loop_over_positions(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<0> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_large_matmuls_impl, version = 1 : i32} : (tensor<64x32x3x3xf32>, tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32>
+    return %0 : tensor<64x512x1x1xf32>
+  }
+  // The decomposition's body is never used by these passes; the composite only needs one.
+  func.func private @batch_64_large_matmuls_impl(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<64x512x1x1xf32>
+    return %cst : tensor<64x512x1x1xf32>
   }
 }
