@@ -22,23 +22,29 @@ from localconv.machine import measure
 
 from .suite import CASES, Case
 
+BURST = 2
+
 
 def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median wall time in ms of `repeat` calls of each function, after two warm-up calls.
+    """Median wall time in ms of `repeat` calls of each function, after warm-up calls.
 
-    The calls are interleaved (one of each per round), so a slow phase of a shared machine
-    slows every contender alike instead of whichever ran during it.
+    The contenders take turns in rounds, so a slow phase of a shared machine slows all of
+    them alike instead of whichever ran during it. In each round a contender makes one
+    untimed call and then `BURST` timed ones: the untimed call re-warms the allocator after
+    the previous contender's buffers (glibc hands large freed blocks back to the OS), so each
+    is timed in its own steady state, as in a loop of calls to it.
     """
     for fn in fns.values():
-        for _ in range(2):
-            jax.block_until_ready(fn())
+        jax.block_until_ready(fn())
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeat):
+    for _ in range(-(-repeat // BURST)):
         for name, fn in fns.items():
-            start = time.perf_counter()
             jax.block_until_ready(fn())
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+            for _ in range(BURST):
+                start = time.perf_counter()
+                jax.block_until_ready(fn())
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t[:repeat]) * 1e3 for name, t in times.items()}
 
 
 def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float | None:
