@@ -7,7 +7,9 @@
 - `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
   adds it into an accumulator [N, rhs dims without I...]; the body is unrolled `unroll` times
-  and the remainder is peeled after the loop. f16/bf16 accumulate in f32.
+  and the remainder is peeled after the loop. f16/bf16 accumulate in f32. Patch row k is a
+  strided window of the padded input cut inside the loop (no patch tensor), except when the
+  windows tile the input, where the patches are a cheap space-to-depth built once.
 - `position_loop`: a `stablehlo.while` over output positions; each iteration cuts its window
   out of the padded input and does one [N, K] x [K, O] dot with that position's rhs slice.
   Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
@@ -74,23 +76,48 @@ def emit_accumulate_loop(
     # rhs dims other than I, in rhs's own order: "O" or a spatial index.
     tokens = ["O" if p == perms.rhs[0] else perms.rhs[2:].index(p) for p in range(n + 2) if p != perms.rhs[1]]
     spatial_order = [t for t in tokens if t != "O"]
-    patches = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
     extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
     acc_dtype = "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
     acc_shape = [spec.batch, *extents]
     total = spec.patch_size
     unroll = max(1, min(unroll, total))
-    index_dtype = "int32" if total < 2**31 else "int64"
+    row_shape = [spec.batch, *spec.out_spatial_in(spatial_order)]
+    if windows_tile(spec):
+        # The patches are a reshape + transpose of the input (space-to-depth, see
+        # localconv-simplify-patch-gather): build them once and read row k.
+        source = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
+    else:
+        source = emit_padded_input(spec.patch_spec, lhs, ("C", "N", *spatial_order), loc=loc)
+    index_dtype = "int32" if max(total, *irbuild.shape_of(source)) < 2**31 else "int64"
+    # Each window offset's slice of the input reads (out - 1) * stride + 1 elements per dim.
+    reach = [
+        (e - 1) * spec.window_strides[t] + 1 if e else 0
+        for t, e in zip(spatial_order, row_shape[1:], strict=True)
+    ]
 
-    def update(acc: ir.Value, patches: ir.Value, kernel: ir.Value, k: ir.Value) -> ir.Value:
+    def patch_row(source: ir.Value, k: ir.Value) -> ir.Value:
+        """Row k of the patches [N, out spatial in spatial_order]."""
         zero = _index_constant(0, index_dtype, loc=loc)
-        row = stablehlo.DynamicSliceOp(
-            patches,
-            [k] + [zero] * (n + 1),
-            [1, spec.batch, *spec.out_spatial_in(spatial_order)],
-            loc=loc,
-        ).result
-        row = irbuild.reshape(row, [spec.batch, *spec.out_spatial_in(spatial_order)], loc=loc)
+        if windows_tile(spec):
+            row = stablehlo.DynamicSliceOp(source, [k] + [zero] * (n + 1), [1, *row_shape], loc=loc).result
+            return irbuild.reshape(row, row_shape, loc=loc)
+        # Row k = (c, window offset) is a strided window of the padded input, cut in the loop,
+        # so no patch tensor is materialized (1.1-1.5x faster on the benchmark's layers).
+        rest, offsets = k, {}
+        for i in reversed(range(n)):
+            size = _index_constant(spec.filter_shape[i], index_dtype, loc=loc)
+            scale = _index_constant(spec.rhs_dilation[i], index_dtype, loc=loc)
+            offsets[i] = stablehlo.MulOp(stablehlo.RemOp(rest, size, loc=loc), scale, loc=loc).result
+            rest = stablehlo.DivOp(rest, size, loc=loc).result
+        starts = [rest, zero, *(offsets[t] for t in spatial_order)]
+        window = stablehlo.DynamicSliceOp(source, starts, [1, spec.batch, *reach], loc=loc).result
+        strides = [1, 1, *(spec.window_strides[t] for t in spatial_order)]
+        row = irbuild.slice_(window, [0] * (n + 2), [1, spec.batch, *reach], strides, loc=loc)
+        return irbuild.reshape(row, row_shape, loc=loc)
+
+    def update(acc: ir.Value, source: ir.Value, kernel: ir.Value, k: ir.Value) -> ir.Value:
+        zero = _index_constant(0, index_dtype, loc=loc)
+        row = patch_row(source, k)
         row = irbuild.convert(row, acc_dtype, loc=loc)
         row = irbuild.broadcast(row, acc_shape, [0] + [1 + tokens.index(i) for i in spatial_order], loc=loc)
         starts = [k if p == perms.rhs[1] else zero for p in range(n + 2)]
@@ -105,7 +132,7 @@ def emit_accumulate_loop(
     trips = total // unroll
 
     def unrolled(i, values):
-        acc, patches, rhs = values
+        acc, source, rhs = values
         base = stablehlo.MulOp(i, _index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         for j in range(unroll):
             k = (
@@ -113,14 +140,14 @@ def emit_accumulate_loop(
                 if j == 0
                 else stablehlo.AddOp(base, _index_constant(j, index_dtype, loc=loc), loc=loc).result
             )
-            acc = update(acc, patches, rhs, k)
-        return [acc, patches, rhs]
+            acc = update(acc, source, rhs, k)
+        return [acc, source, rhs]
 
     if trips:
-        loop, (acc, _, _) = _counted_loop(trips, [acc, patches, rhs], unrolled, index_dtype, loc=loc)
+        loop, (acc, _, _) = _counted_loop(trips, [acc, source, rhs], unrolled, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
     for k in range(trips * unroll, total):
-        acc = update(acc, patches, rhs, _index_constant(k, index_dtype, loc=loc))
+        acc = update(acc, source, rhs, _index_constant(k, index_dtype, loc=loc))
     acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
     source_of = {perms.out[0]: 0, perms.out[1]: 1 + tokens.index("O")}
     source_of.update({perms.out[2 + i]: 1 + tokens.index(i) for i in range(n)})
@@ -303,6 +330,15 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
         loop, (out, _, _) = _counted_loop(rows, [out, x, rhs], body, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("row_loop")
     return out
+
+
+def windows_tile(spec: ConvSpec) -> bool:
+    """Whether the receptive windows tile the input: stride == window, no window dilation."""
+    return (
+        any(k > 1 for k in spec.filter_shape)
+        and tuple(spec.window_strides) == tuple(spec.filter_shape)
+        and all(d == 1 for d in spec.rhs_dilation)
+    )
 
 
 def _scaled_iota(shape, axis: int, scale: int, dtype: str, *, loc: ir.Location) -> ir.Value:

@@ -170,15 +170,17 @@ module {
     return %9 : tensor<1x2x5xf32>
   }
 // The composite names its contraction strategy (as localconv-contraction-strategy leaves it):
-// accumulate_loop is a while loop over the contraction index, with no dot_general.
+// accumulate_loop is a while loop over the contraction index, with no dot_general; it carries
+// the padded input [C, N, W] and cuts each patch row out of it (no patch tensor).
 // CHECK-LABEL: func.func @composite_with_accumulate_loop_strategy_becomes_while(
 // CHECK-SAME: %[[LHS:.*]]: tensor<1x2x5xf32>, %[[RHS:.*]]: tensor<3x6x5xf32>
 // CHECK-NOT: stablehlo.composite
 // CHECK-NOT: stablehlo.dot_general
-// CHECK: stablehlo.pad
-// CHECK: %[[PATCHES:.*]] = stablehlo.reshape {{.*}} -> tensor<6x1x5xf32>
-// CHECK: %[[LOOP:.*]]:4 = stablehlo.while({{.*}}%[[PATCHES]], %{{.*}} = %[[RHS]])
+// CHECK: %[[PADDED:.*]] = stablehlo.pad {{.*}} -> tensor<2x1x7xf32>
+// CHECK-NOT: stablehlo.concatenate
+// CHECK: %[[LOOP:.*]]:4 = stablehlo.while({{.*}}%[[PADDED]], %{{.*}} = %[[RHS]])
 // CHECK-SAME: attributes {localconv.strategy = "accumulate_loop"}
+// CHECK: stablehlo.dynamic_slice %{{.*}}, sizes = [1, 1, 5]
 // CHECK-NOT: stablehlo.dot_general
 // CHECK: return %[[LOOP]]#1
   func.func @composite_with_accumulate_loop_strategy_becomes_while(%arg0: tensor<1x2x5xf32>, %arg1: tensor<3x6x5xf32>) -> tensor<1x3x5xf32> {
