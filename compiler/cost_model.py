@@ -17,11 +17,15 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
    - `row_loop` otherwise: a row of small matmuls per trip, one batched dot, cuts the trips
      and their overhead (b64 c8 20x20 7x7, 0.4 MFLOP per position: 7 ms against 23 for the
      position loop; b256 c3 64x64 5x5 s2: 36 against 58; b256 128x8 c8 3x3: 101 against 170).
-2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO): XLA's batched dot
-   reads rhs in place (b8 c32 32x32 3x3 NHWC/HWIO: 12 ms against 16 for the loop).
-3. `accumulate_loop` otherwise: a batched dot would make XLA transpose all of rhs on every
-   call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9 OIHW: 26 ms against
-   295 for the batched dot and 299 for JAX's lowering; b8 c32 32x32 3x3: 12 against 38).
+2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO), so XLA's batched
+   dot reads rhs in place, and each position's matmul has at least `DOT_MATMUL_FLOPS`
+   (b16 c64 16x16 3x3 NHWC, 1.2 MFLOP per position: 9.9 ms against 11.9 for the loop).
+3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
+   of rhs on every call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9
+   OIHW: 13 ms against 170 for the batched dot and 213 for JAX's lowering); with HWIO and
+   small per-position matmuls the loop also wins, as it cuts the patch rows out of the input
+   in the loop (b8 c32 32x32 3x3 NHWC, 0.15 MFLOP: 6.3 ms against 9.3; b8 c16 55x55 7x7 s2:
+   5.8 against 12.7).
 4. Whatever the rules say, a form whose temporaries exceed the memory budget is replaced by
    `position_loop`, whose temporaries are one window and one output row per position.
 
@@ -40,6 +44,7 @@ from .spec import ConvSpec
 
 LARGE_BATCH = 64
 LARGE_MATMUL_FLOPS = 16_000_000
+DOT_MATMUL_FLOPS = 1_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +110,8 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             cost,
         )
     budget = default_memory_budget() if memory_budget is None else memory_budget
+    per_position = 2 * spec.batch * spec.patch_size * spec.out_features
     if spec.batch >= LARGE_BATCH:
-        per_position = 2 * spec.batch * spec.patch_size * spec.out_features
         if per_position >= LARGE_MATMUL_FLOPS:
             return StrategyChoice(
                 "position_loop",
@@ -126,12 +131,24 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             f"patches would take {cost.patch_bytes:,} bytes, over the {budget:,}-byte budget",
             cost,
         )
-    if rhs_spatial_leading(spec):
-        return StrategyChoice("batched_dot", "rhs spatial dims lead: the dot reads rhs in place", cost)
+    if not rhs_spatial_leading(spec):
+        return StrategyChoice(
+            "accumulate_loop",
+            f"batch {spec.batch} < {LARGE_BATCH} and rhs spatial dims are not leading: a batched "
+            "dot would transpose rhs on every call",
+            cost,
+        )
+    if per_position >= DOT_MATMUL_FLOPS:
+        return StrategyChoice(
+            "batched_dot",
+            f"rhs spatial dims lead: the dot reads rhs in place ({per_position:,} FLOPs per position "
+            f">= {DOT_MATMUL_FLOPS:,})",
+            cost,
+        )
     return StrategyChoice(
         "accumulate_loop",
-        f"batch {spec.batch} < {LARGE_BATCH} and rhs spatial dims are not leading: a batched dot "
-        "would transpose rhs on every call",
+        f"batch {spec.batch} < {LARGE_BATCH} and small matmuls per position ({per_position:,} FLOPs "
+        f"< {DOT_MATMUL_FLOPS:,}): the loop beats the batched dot",
         cost,
     )
 

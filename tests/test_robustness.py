@@ -45,7 +45,7 @@ from localconv_cases import spec_of
 
 import localconv
 from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
-from localconv.cost_model import LARGE_BATCH, choose_strategy, estimate
+from localconv.cost_model import DOT_MATMUL_FLOPS, LARGE_BATCH, choose_strategy, estimate
 from localconv.explain import explain
 from localconv.lowering.pass_base import ops_where
 from localconv.lowering.pipelines import default_pipeline
@@ -73,8 +73,10 @@ def test_patches_over_the_budget_use_position_loop(case: strategies.Case, margin
     assert estimate(spec).patch_bytes == expected
     assert batch < LARGE_BATCH  # so only the layout and the budget decide
     rhs_spatial_leading = max(case.layout.rhs[2:]) < min(case.layout.rhs[:2])
+    per_position = 2 * batch * case.contraction_length * case.rhs_shape[case.layout.rhs[0]]
+    dot = rhs_spatial_leading and per_position >= DOT_MATMUL_FLOPS
     fits = choose_strategy(spec, "cpu", memory_budget=expected)
-    assert fits.strategy == ("batched_dot" if rhs_spatial_leading else "accumulate_loop")
+    assert fits.strategy == ("batched_dot" if dot else "accumulate_loop")
     if expected:
         over = choose_strategy(spec, "cpu", memory_budget=expected - margin)
         assert over.strategy == "position_loop"
@@ -209,7 +211,7 @@ def test_run_refuses_arguments_no_machine_holds(tmp_path: Path) -> None:
 # --- determinism --------------------------------------------------------------------------
 
 # Flag sets of `localconv lower` whose default lowering is each strategy: OIHW at batch 2
-# (accumulate_loop), NHWC/HWIO (batched_dot) and batch 64 (row_loop).
+# (accumulate_loop), NHWC/HWIO (accumulate_loop: small matmuls) and batch 64 (row_loop).
 LOWER_FLAGS = {
     "accumulate": "--lhs 2x3x6x5xf32 --rhs 4x27x6x5xf32 --window-strides 1,1 --padding SAME "
     "--filter-shape 3,3",

@@ -87,7 +87,18 @@ def test_cost_model_rules() -> None:
         for layer in LAYERS
     }
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
-    assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "batched_dot"
+    assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "accumulate_loop"
+    big_hwio = localconv.ConvSpec.from_arguments(
+        (16, 16, 16, 64),
+        "float32",
+        (16, 16, 576, 64),
+        "float32",
+        (1, 1),
+        "SAME",
+        (3, 3),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    assert choose_strategy(big_hwio).strategy == "batched_dot"
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "row_loop"
     large_matmuls = localconv.ConvSpec.from_arguments(

@@ -9,10 +9,10 @@
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
 // CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and rhs spatial dims are not leading
-// CHECK-LABEL: func.func @hwio_uses_batched_dot(
+// CHECK-LABEL: func.func @hwio_small_matmuls_accumulate(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
-// CHECK-SAME: localconv.strategy = "batched_dot"
-// CHECK-SAME: localconv.strategy_reason = "rhs spatial dims lead
+// CHECK-SAME: localconv.strategy = "accumulate_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 1,000,000): the loop beats the batched dot"
 // CHECK-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "row_loop"
@@ -28,8 +28,8 @@
 // LOWERED-LABEL: func.func @oihw_small_batch_accumulates(
 // LOWERED-NOT: stablehlo.composite
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
-// LOWERED-LABEL: func.func @hwio_uses_batched_dot(
-// LOWERED: stablehlo.dot_general {{.*}}{localconv.strategy = "batched_dot"}
+// LOWERED-LABEL: func.func @hwio_small_matmuls_accumulate(
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "row_loop"}
 // LOWERED-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
@@ -73,11 +73,11 @@ module {
     return %23 : tensor<2x4x6x5xf32>
   }
 
-  func.func @hwio_uses_batched_dot(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NHWC", "HWIO", "NHWC"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @hwio_uses_batched_dot_impl, version = 1 : i32} : (tensor<2x6x5x3xf32>, tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32>
+  func.func @hwio_small_matmuls_accumulate(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NHWC", "HWIO", "NHWC"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @hwio_small_matmuls_accumulate_impl, version = 1 : i32} : (tensor<2x6x5x3xf32>, tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32>
     return %0 : tensor<2x6x5x4xf32>
   }
-  func.func private @hwio_uses_batched_dot_impl(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
+  func.func private @hwio_small_matmuls_accumulate_impl(%arg0: tensor<2x6x5x3xf32>, %arg1: tensor<6x5x27x4xf32>) -> tensor<2x6x5x4xf32> {
     %0 = stablehlo.transpose %arg0, dims = [1, 2, 0, 3] : (tensor<2x6x5x3xf32>) -> tensor<6x5x2x3xf32>
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
     %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x2x3xf32>, tensor<f32>) -> tensor<8x7x2x3xf32>
