@@ -136,14 +136,15 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
 def format_table(results: list[dict]) -> str:
     """A Markdown table of the results with the geometric-mean speedup."""
     lines = [
-        "| case | strategy | JAX ms | localconv ms | prepacked ms | roofline ms | speedup "
+        "| case | strategy | JAX ms | localconv ms | prepacked ms | torch ms | roofline ms | speedup "
         "| x roofline | passes ms |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        torch = "-" if r["torch_ms"] is None else f"{r['torch_ms']:.2f}"
         lines.append(
             f"| {r['case']} | {r['strategy']} | {r['jax_ms']:.2f} | {r['localconv_ms']:.2f} | "
-            f"{r['prepacked_ms']:.2f} | {r['roofline_ms']:.2f} | {r['speedup']:.2f}x | "
+            f"{r['prepacked_ms']:.2f} | {torch} | {r['roofline_ms']:.2f} | {r['speedup']:.2f}x | "
             f"{r['x_roofline']:.1f} | {r['passes_ms']:.0f} |"
         )
     geomean = math.exp(statistics.mean(math.log(r["speedup"]) for r in results))
