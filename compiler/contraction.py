@@ -241,7 +241,7 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     perms = spec.dimension_numbers
     dtype = spec.out_dtype
     patch = spec.patch_spec
-    outer = min(range(n), key=lambda i: perms.rhs[2 + i])
+    outer = row_loop_outer_dim(spec)
     inner = [i for i in range(n) if i != outer]
     x = emit_padded_input(patch, lhs, (*range(n), "C", "N"), loc=loc)
     sizes = list(irbuild.shape_of(x))
@@ -256,9 +256,11 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     components = []
     for d in range(n):
         window_axis = len(inner) + d
-        index = _scaled_iota(index_shape, window_axis, spec.rhs_dilation[d], index_dtype, loc=loc)
+        index = irbuild.scaled_iota(index_shape, window_axis, spec.rhs_dilation[d], index_dtype, loc=loc)
         if d != outer:
-            position = _scaled_iota(index_shape, inner.index(d), spec.window_strides[d], index_dtype, loc=loc)
+            position = irbuild.scaled_iota(
+                index_shape, inner.index(d), spec.window_strides[d], index_dtype, loc=loc
+            )
             index = stablehlo.AddOp(index, position, loc=loc).result
         components.append(irbuild.reshape(index, [*index_shape, 1], loc=loc))
     indices = irbuild.concatenate(components, len(index_shape), loc=loc)
@@ -332,6 +334,11 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     return out
 
 
+def row_loop_outer_dim(spec: ConvSpec) -> int:
+    """The spatial dim `row_loop` loops over: the one that comes first in rhs's layout."""
+    return min(range(spec.num_spatial), key=lambda i: spec.dimension_numbers.rhs[2 + i])
+
+
 def windows_tile(spec: ConvSpec) -> bool:
     """Whether the receptive windows tile the input: stride == window, no window dilation."""
     return (
@@ -339,15 +346,6 @@ def windows_tile(spec: ConvSpec) -> bool:
         and tuple(spec.window_strides) == tuple(spec.filter_shape)
         and all(d == 1 for d in spec.rhs_dilation)
     )
-
-
-def _scaled_iota(shape, axis: int, scale: int, dtype: str, *, loc: ir.Location) -> ir.Value:
-    """iota along `axis` of `shape`, times `scale`."""
-    iota = stablehlo.IotaOp(irbuild.tensor_type(shape, dtype), axis, loc=loc).result
-    if scale == 1:
-        return iota
-    factor = irbuild.broadcast(_index_constant(scale, dtype, loc=loc), shape, [], loc=loc)
-    return stablehlo.MulOp(iota, factor, loc=loc).result
 
 
 def _to_out_layout(spec: ConvSpec, value: ir.Value, *, loc: ir.Location) -> ir.Value:

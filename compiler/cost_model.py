@@ -26,8 +26,9 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
    small per-position matmuls the loop also wins, as it cuts the patch rows out of the input
    in the loop (b8 c32 32x32 3x3 NHWC, 0.15 MFLOP: 6.3 ms against 9.3; b8 c16 55x55 7x7 s2:
    5.8 against 12.7).
-4. Whatever the rules say, a form whose temporaries exceed the memory budget is replaced by
-   `position_loop`, whose temporaries are one window and one output row per position.
+4. Whatever the rules say, a form whose temporaries (the patch tensor; one row of it for
+   `row_loop`) exceed the memory budget is replaced by `position_loop`, whose temporaries are
+   one window and one output row per position.
 
 On GPU (measured on one H100, jax 0.11.2) the loops are 2-60x slower than `batched_dot`,
 which launches one batched GEMM: every non-CPU backend uses `batched_dot`.
@@ -40,6 +41,7 @@ import math
 import os
 
 from . import shapes
+from .contraction import row_loop_outer_dim
 from .spec import ConvSpec
 
 LARGE_BATCH = 64
@@ -117,6 +119,14 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 "position_loop",
                 f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul per position "
                 f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
+                cost,
+            )
+        rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
+        row_bytes = cost.patch_bytes // max(rows, 1)
+        if row_bytes > budget:
+            return StrategyChoice(
+                "position_loop",
+                f"a row of patches would take {row_bytes:,} bytes, over the {budget:,}-byte budget",
                 cost,
             )
         return StrategyChoice(

@@ -84,6 +84,15 @@ def broadcast(
     return stablehlo.BroadcastInDimOp(result, value, list(dimensions), loc=loc).result
 
 
+def scaled_iota(shape: Sequence[int], axis: int, scale: int, dtype: str, *, loc: ir.Location) -> ir.Value:
+    """An integer tensor of `shape` counting along `axis`, times `scale` (gather indices)."""
+    iota = stablehlo.IotaOp(tensor_type(shape, dtype), axis, loc=loc).result
+    if scale == 1:
+        return iota
+    factor = broadcast(scalar_constant(scale, dtype, loc=loc), shape, [], loc=loc)
+    return stablehlo.MulOp(iota, factor, loc=loc).result
+
+
 def convert(value: ir.Value, dtype: str, *, loc: ir.Location) -> ir.Value:
     """`value` converted to `dtype`, or `value` itself when it already has it."""
     target = element_type(dtype)

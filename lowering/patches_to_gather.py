@@ -150,14 +150,7 @@ def _stack_to_gather(op: ir.Operation, rewriter: object) -> bool:
         components = []
         for d in indexed:
             axis = batch_positions.index(position(d))
-            position_index = stablehlo.IotaOp(
-                irbuild.tensor_type(batch_shape, index_dtype), axis, loc=loc
-            ).result
-            if strides[d] != 1:
-                step = irbuild.broadcast(
-                    irbuild.scalar_constant(strides[d], index_dtype, loc=loc), batch_shape, [], loc=loc
-                )
-                position_index = stablehlo.MulOp(position_index, step, loc=loc).result
+            position_index = irbuild.scaled_iota(batch_shape, axis, strides[d], index_dtype, loc=loc)
             starts = np.array([p.start[d] for p in pieces], dtype=index_dtype)
             first = stablehlo.ConstantOp(ir.DenseElementsAttr.get(starts), loc=loc).result
             first = irbuild.broadcast(first, batch_shape, [stack_axis], loc=loc)

@@ -127,3 +127,13 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         packed = packed_spec(spec)
         assert packed.rhs_shape == tuple(spec.rhs_shape[p] for p in order)
         assert choose_strategy(packed).strategy == strategy, layer[0]
+
+
+def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
+    spec = localconv.ConvSpec.from_arguments(
+        (64, 8, 20, 20), "float32", (8, 392, 20, 20), "float32", (1, 1), ((3, 3), (3, 3)), (7, 7)
+    )
+    row_bytes = 64 * 392 * 20 * 4  # N * K * one row of 20 positions, f32
+    assert choose_strategy(spec, memory_budget=row_bytes).strategy == "row_loop"
+    over = choose_strategy(spec, memory_budget=row_bytes - 1)
+    assert over.strategy == "position_loop" and f"{row_bytes:,} bytes" in over.reason
