@@ -259,7 +259,7 @@ def packed_order(spec: ConvSpec) -> tuple[int, ...]:
     strategy = cost_model.choose_strategy(spec).strategy
     if strategy == "accumulate_loop":
         return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
-    if strategy == "row_loop" and spec.out_features <= contraction.ROW_LOOP_WEIGHTS_LEFT_MAX_O:
+    if strategy == "row_loop" and contraction.row_loop_weights_left(spec):
         return (*perms.rhs[2:], perms.rhs[0], perms.rhs[1])
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
 

@@ -15,7 +15,7 @@ from jax import lax
 
 import localconv
 from localconv.api import packed_order, packed_spec
-from localconv.contraction import STRATEGIES
+from localconv.contraction import STRATEGIES, row_loop_weights_left
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
 
@@ -120,7 +120,7 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         order = packed_order(spec)
         if strategy == "accumulate_loop":
             assert order == (perms.rhs[1], *perms.rhs[2:], perms.rhs[0]), layer[0]
-        elif strategy == "row_loop" and spec.out_features <= 32:
+        elif strategy == "row_loop" and row_loop_weights_left(spec):
             assert order == (*perms.rhs[2:], perms.rhs[0], perms.rhs[1]), layer[0]
         else:
             assert order == (*perms.rhs[2:], perms.rhs[1], perms.rhs[0]), layer[0]
