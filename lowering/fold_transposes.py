@@ -96,25 +96,14 @@ def _swap_dot_operands(op: ir.Operation, permutation: list[int], rewriter: objec
     swapped += [batch + i for i in range(lhs_free)]
     if permutation != swapped:
         return True
-    attrs = dot.attributes
-    with rewriter.ip, op.location:
-        new = stablehlo.DotGeneralOp(
-            op.results[0].type,
-            dot.operands[1],
-            dot.operands[0],
-            stablehlo.DotDimensionNumbers.get(
-                lhs_batching_dimensions=list(dims.rhs_batching_dimensions),
-                rhs_batching_dimensions=list(dims.lhs_batching_dimensions),
-                lhs_contracting_dimensions=list(dims.rhs_contracting_dimensions),
-                rhs_contracting_dimensions=list(dims.lhs_contracting_dimensions),
-            ),
-            precision_config=_swapped_precision(attrs),
-            algorithm=attrs["algorithm"] if "algorithm" in attrs else None,
-            loc=op.location,
-        )
-        if STRATEGY_ATTRIBUTE in attrs:
-            new.attributes[STRATEGY_ATTRIBUTE] = attrs[STRATEGY_ATTRIBUTE]
-    rewriter.replace_op(op, [new.result])
+    _replace_with_dot(
+        op,
+        rewriter,
+        dot,
+        (dot.operands[1], list(dims.rhs_batching_dimensions), list(dims.rhs_contracting_dimensions)),
+        (dot.operands[0], list(dims.lhs_batching_dimensions), list(dims.lhs_contracting_dimensions)),
+        _swapped_precision(dot.attributes),
+    )
     return False
 
 
@@ -146,22 +135,30 @@ def _fold_operand_transposes(op: ir.Operation, rewriter: object) -> bool:
     if not changed:
         return True
     attrs = op.attributes
+    precision = attrs["precision_config"] if "precision_config" in attrs else None
+    _replace_with_dot(op, rewriter, op, tuple(sides[0]), tuple(sides[1]), precision)
+    return False
+
+
+def _replace_with_dot(op, rewriter, dot, lhs: tuple, rhs: tuple, precision) -> None:
+    """Replaces `op` by a dot_general of lhs and rhs, each (value, batching dims, contracting
+    dims), keeping `dot`'s algorithm and strategy attributes."""
+    attrs = dot.attributes
     with rewriter.ip, op.location:
         new = stablehlo.DotGeneralOp(
             op.results[0].type,
-            sides[0][0],
-            sides[1][0],
+            lhs[0],
+            rhs[0],
             stablehlo.DotDimensionNumbers.get(
-                lhs_batching_dimensions=sides[0][1],
-                rhs_batching_dimensions=sides[1][1],
-                lhs_contracting_dimensions=sides[0][2],
-                rhs_contracting_dimensions=sides[1][2],
+                lhs_batching_dimensions=lhs[1],
+                rhs_batching_dimensions=rhs[1],
+                lhs_contracting_dimensions=lhs[2],
+                rhs_contracting_dimensions=rhs[2],
             ),
-            precision_config=attrs["precision_config"] if "precision_config" in attrs else None,
+            precision_config=precision,
             algorithm=attrs["algorithm"] if "algorithm" in attrs else None,
             loc=op.location,
         )
         if STRATEGY_ATTRIBUTE in attrs:
             new.attributes[STRATEGY_ATTRIBUTE] = attrs[STRATEGY_ATTRIBUTE]
     rewriter.replace_op(op, [new.result])
-    return False

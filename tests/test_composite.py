@@ -7,7 +7,6 @@ and from its text, and refuses malformed ones with a CompositeError naming the a
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import jax
 import pytest
@@ -18,6 +17,7 @@ from localconv_cases import ALL_DTYPES, spec_of
 
 import localconv
 from localconv import ConvSpec, irbuild
+from localconv.lowering.pass_base import ops_where
 
 NAME = "localconv.conv_general_dilated_local"
 LHS = jax.ShapeDtypeStruct((2, 3, 5, 6), "float32")
@@ -28,13 +28,9 @@ def lower_base(pipeline: str | None = None) -> localconv.Lowered:
     return localconv.lower(LHS, RHS, (1, 1), "VALID", (3, 3), pipeline=pipeline)
 
 
-def walk(op: ir.Operation) -> Iterator[ir.Operation]:
-    """`op` and every operation nested in it, in pre-order."""
-    yield op
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                yield from walk(child.operation)
+def walk(op: ir.Operation) -> list[ir.Operation]:
+    """`op` and every operation nested in it."""
+    return ops_where(op, lambda _: True)
 
 
 def functions(module: ir.Module) -> dict[str, ir.Operation]:

@@ -20,7 +20,7 @@ import re
 import subprocess
 import sys
 import textwrap
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from parity_check import assert_same_result, tolerances
 from strategies import Case, Layout, make_case, place
 
 import localconv
+from localconv.lowering.pass_base import ops_where
 
 NHWC = ("NHWC", "HWIO", "NHWC")
 NCHW = ("NCHW", "OIHW", "NCHW")
@@ -130,13 +131,9 @@ def random_like(array: jax.Array, seed: int) -> jax.Array:
     return strategies.random_array(np.random.default_rng(seed), array.shape, array.dtype.name)
 
 
-def walk(op: ir.Operation) -> Iterator[ir.Operation]:
-    """`op` and every operation nested in it, in pre-order."""
-    yield op
-    for region in op.regions:
-        for block in region.blocks:
-            for child in block.operations:
-                yield from walk(child.operation)
+def walk(op: ir.Operation) -> list[ir.Operation]:
+    """`op` and every operation nested in it."""
+    return ops_where(op, lambda _: True)
 
 
 def stablehlo_op_names(jitted: Any, *args: Any) -> set[str]:
