@@ -19,11 +19,14 @@
   batched dot_general with that row's rhs slab on the left, giving [row..., O, N]. With few
   output features the per-position matmuls are tiny: batching a row of them, with the weights
   as the dot's left operand (the orientation XLA CPU runs fastest for small O), cuts the
-  loop's trips and overhead per position (b64 c8 7x7 O=8: 4-6 ms against 24 ms).
+  loop's trips and overhead per position (b64 c8 7x7 O=8: 4-6 ms against 24 ms). The rows
+  land in the out-spec layout in the loop, or, when that would move the minor dim, in
+  [rows, product...] transposed once after the loop.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from jaxlib.mlir import ir
@@ -245,9 +248,10 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     """The convolution as a while loop over rows of output positions, one batched dot each.
 
     A row is every output position with one coordinate along the outer dim (the spatial dim
-    that comes first in rhs's layout, so each row's rhs slab is contiguous). Its patches are
-    gathered from the padded input with iota-computed indices as [row..., C, window..., N]
-    and contracted with the slab; temporaries stay one row in size.
+    that comes first in rhs's layout). Its patches are gathered from the input with
+    iota-computed indices as [row..., C, window..., N] (padding is a mask on the gather) and
+    contracted with the row's slab of rhs, which is moved once per call to [rows, row...,
+    matrix]; temporaries stay one row in size.
     """
     n = spec.num_spatial
     if n == 0:
@@ -257,27 +261,47 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     patch = spec.patch_spec
     outer = row_loop_outer_dim(spec)
     inner = [i for i in range(n) if i != outer]
+    # With plain padding the input is only transposed, and the gather's out-of-range indices
+    # are masked to zero: XLA CPU fuses a pad into the transpose and runs it several times
+    # slower (b256 c3 64x64: 8-11 ms against 2 ms for the transpose alone).
+    masked = (
+        all(d == 1 for d in patch.lhs_dilation)
+        and all(lo >= 0 and hi >= 0 for lo, hi in patch.padding)
+        and any(lo or hi for lo, hi in patch.padding)
+    )
+    low = [lo if masked else 0 for lo, _ in patch.padding]
+    if masked:
+        patch = dataclasses.replace(patch, padding=((0, 0),) * n)
     x = emit_padded_input(patch, lhs, (*range(n), "C", "N"), loc=loc)
     sizes = list(irbuild.shape_of(x))
     out_spatial = spec.out_spatial
     rows = out_spatial[outer]
     row_extents = [out_spatial[i] for i in inner]
-    index_dtype = "int32" if max(*sizes, rows, 1) < 2**31 else "int64"
-    slab_extent = (spec.filter_shape[outer] - 1) * spec.rhs_dilation[outer] + 1
+    # Indices reach the padded extents (each side at most the padding beyond the input).
+    padded = [s + lo + hi for s, (lo, hi) in zip(sizes[:n], spec.patch_spec.padding, strict=True)]
+    index_dtype = "int32" if max(*sizes, *padded, rows, 1) < 2**31 else "int64"
     batch, features, k_size, out_features = spec.batch, spec.in_features, spec.patch_size, spec.out_features
-    # Gather batch dims [row..., window...] around the offset dims C and N.
+    # Gather batch dims [row..., window...] around the offset dims C and N. Each spatial index
+    # is position * stride + window offset * dilation - low padding; the outer position is the
+    # loop's row, added in the loop.
     index_shape = [*row_extents, *spec.filter_shape]
-    components = []
+
+    def splat(value: int | ir.Value) -> ir.Value:
+        if isinstance(value, int):
+            value = _index_constant(value, index_dtype, loc=loc)
+        return irbuild.broadcast(value, index_shape, [], loc=loc)
+
+    static_index = []
     for d in range(n):
-        window_axis = len(inner) + d
-        index = irbuild.scaled_iota(index_shape, window_axis, spec.rhs_dilation[d], index_dtype, loc=loc)
+        index = irbuild.scaled_iota(index_shape, len(inner) + d, spec.rhs_dilation[d], index_dtype, loc=loc)
         if d != outer:
             position = irbuild.scaled_iota(
                 index_shape, inner.index(d), spec.window_strides[d], index_dtype, loc=loc
             )
             index = stablehlo.AddOp(index, position, loc=loc).result
-        components.append(irbuild.reshape(index, [*index_shape, 1], loc=loc))
-    indices = irbuild.concatenate(components, len(index_shape), loc=loc)
+        if low[d]:
+            index = stablehlo.AddOp(index, splat(-low[d]), loc=loc).result
+        static_index.append(index)
     gather_dims = stablehlo.GatherDimensionNumbers.get(
         offset_dims=[len(inner), len(inner) + n + 1],
         collapsed_slice_dims=list(range(n)),
@@ -286,20 +310,55 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
         start_index_map=list(range(n)),
         index_vector_dim=len(index_shape),
     )
-    slab_dims = [p for p in range(n + 2) if p != perms.rhs[2 + outer]]
-    kernel_dims = [spec.rhs_shape[p] for p in slab_dims]
+    # The gather's result [row..., C, window..., N] gets the mask [row..., window...] as:
+    mask_dims = [*range(len(inner)), *range(len(inner) + 1, len(inner) + n + 1)]
+
+    def in_bounds(dims: list[int], index: list[ir.Value]) -> ir.Value | None:
+        """Where the spatial indices along `dims` fall inside the (unpadded) input."""
+        valid = None
+        for d in dims:
+            for bound, direction in ((0, "GE"), (sizes[d], "LT")):
+                test = stablehlo.CompareOp(
+                    index[d], splat(bound), stablehlo.ComparisonDirectionAttr.get(direction), loc=loc
+                ).result
+                valid = test if valid is None else stablehlo.AndOp(valid, test, loc=loc).result
+        return valid
+
+    inner_valid = in_bounds(inner, static_index) if masked else None
+
+    def row_patches(x: ir.Value, r: ir.Value) -> ir.Value:
+        """Row r's patches as [row..., K, N]."""
+        start = stablehlo.MulOp(r, _index_constant(spec.window_strides[outer], index_dtype, loc=loc), loc=loc)
+        index = list(static_index)
+        index[outer] = stablehlo.AddOp(index[outer], splat(start.result), loc=loc).result
+        indices = irbuild.concatenate(
+            [irbuild.reshape(i, [*index_shape, 1], loc=loc) for i in index], len(index_shape), loc=loc
+        )
+        patches = stablehlo.GatherOp(x, indices, gather_dims, [1] * n + [features, batch], loc=loc).result
+        if masked:
+            valid = in_bounds([outer], index)
+            if inner_valid is not None:
+                valid = stablehlo.AndOp(valid, inner_valid, loc=loc).result
+            shape = irbuild.shape_of(patches)
+            valid = irbuild.broadcast(valid, shape, mask_dims, loc=loc)
+            zeros = irbuild.broadcast(irbuild.zero_scalar(patch.dtype, loc=loc), shape, [], loc=loc)
+            patches = stablehlo.SelectOp(valid, patches, zeros, loc=loc).result
+        return irbuild.reshape(patches, (*row_extents, k_size, batch), loc=loc)
+
     weights_left = row_loop_weights_left(spec)
-    slab_batching = [slab_dims.index(perms.rhs[2 + i]) for i in inner]
-    patch_batching = list(range(len(inner)))
-    slab_contracting, patch_contracting = [slab_dims.index(perms.rhs[1])], [len(inner)]
+    # rhs as [outer, inner..., O, I] (weights on the left) or [outer, inner..., I, O], in one
+    # transpose per call (none for prepacked weights): each row's slab is then contiguous and
+    # in the dot's order, where a slab cut from another layout was a strided copy per row.
+    matrix = [perms.rhs[0], perms.rhs[1]] if weights_left else [perms.rhs[1], perms.rhs[0]]
+    kernel = irbuild.transpose_grouped(rhs, [perms.rhs[2 + i] for i in (outer, *inner)] + matrix, loc=loc)
+    kernel_sizes = [1, *irbuild.shape_of(kernel)[1:]]
+    batching = list(range(len(inner)))
     dims = stablehlo.DotDimensionNumbers.get(
-        lhs_batching_dimensions=slab_batching if weights_left else patch_batching,
-        rhs_batching_dimensions=patch_batching if weights_left else slab_batching,
-        lhs_contracting_dimensions=slab_contracting if weights_left else patch_contracting,
-        rhs_contracting_dimensions=patch_contracting if weights_left else slab_contracting,
+        lhs_batching_dimensions=batching,
+        rhs_batching_dimensions=batching,
+        lhs_contracting_dimensions=[len(inner) + 1 if weights_left else len(inner)],
+        rhs_contracting_dimensions=[len(inner)],
     )
-    # Each row's product is put in out-spec order in the loop (it is small), so
-    # the output is written in place, never transposed as a whole.
     product_dims = [*inner, "O", "N"] if weights_left else [*inner, "N", "O"]
     extent_of = {"O": out_features, "N": batch}
     product_shape = [*row_extents, *(extent_of[t] for t in product_dims[len(inner) :])]
@@ -307,25 +366,24 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
         "N" if p == perms.out[0] else "O" if p == perms.out[1] else perms.out[2:].index(p)
         for p in range(n + 2)
     ]
-    row_order = [product_dims.index(t) for t in out_tokens if t != outer]
-    update_shape = [1 if t == outer else d for t, d in zip(out_tokens, spec.out_shape, strict=True)]
-    out = irbuild.broadcast(irbuild.zero_scalar(dtype, loc=loc), spec.out_shape, [], loc=loc)
+    # Rows go straight into the out-spec layout when that keeps the product's minor dim minor
+    # (a cheap copy); otherwise into [rows, product...], transposed once after the loop: a
+    # per-row transpose that changes the minor dim ran at ~2 GB/s (b256 c3 5x5 s2: 8.7 ms).
+    in_place = out_tokens[-1] == product_dims[-1]
+    if in_place:
+        row_order = [product_dims.index(t) for t in out_tokens if t != outer]
+        update_shape = [1 if t == outer else d for t, d in zip(out_tokens, spec.out_shape, strict=True)]
+        rows_shape = spec.out_shape
+    else:
+        rows_shape, update_shape = [rows, *product_shape], [1, *product_shape]
+    out = irbuild.broadcast(irbuild.zero_scalar(dtype, loc=loc), rows_shape, [], loc=loc)
 
     def body(r, values):
         out, x, kernel = values
         zero = _index_constant(0, index_dtype, loc=loc)
-        start = stablehlo.MulOp(r, _index_constant(spec.window_strides[outer], index_dtype, loc=loc), loc=loc)
-        slab_starts = [start.result if d == outer else zero for d in range(n)] + [zero, zero]
-        slab = stablehlo.DynamicSliceOp(
-            x, slab_starts, [slab_extent if d == outer else sizes[d] for d in range(n)] + sizes[n:], loc=loc
-        ).result
-        slice_sizes = [1] * n + [features, batch]
-        patches = stablehlo.GatherOp(slab, indices, gather_dims, slice_sizes, loc=loc).result
-        patches = irbuild.reshape(patches, (*row_extents, k_size, batch), loc=loc)
-        kernel_starts = [r if p == perms.rhs[2 + outer] else zero for p in range(n + 2)]
-        kernel_sizes = [1 if p == perms.rhs[2 + outer] else d for p, d in enumerate(spec.rhs_shape)]
-        weights = stablehlo.DynamicSliceOp(kernel, kernel_starts, kernel_sizes, loc=loc).result
-        weights = irbuild.convert(irbuild.reshape(weights, kernel_dims, loc=loc), dtype, loc=loc)
+        patches = row_patches(x, r)
+        weights = stablehlo.DynamicSliceOp(kernel, [r] + [zero] * (n + 1), kernel_sizes, loc=loc).result
+        weights = irbuild.convert(irbuild.reshape(weights, kernel_sizes[1:], loc=loc), dtype, loc=loc)
         operands = (weights, patches) if weights_left else (patches, weights)
         precision = tuple(reversed(spec.precision)) if weights_left else spec.precision
         product = stablehlo.DotGeneralOp(
@@ -335,14 +393,21 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
             precision_config=irbuild.precision_config(precision),
             loc=loc,
         ).result
-        update = irbuild.reshape(irbuild.transpose(product, row_order, loc=loc), update_shape, loc=loc)
-        starts = [r if t == outer else zero for t in out_tokens]
+        if in_place:
+            update = irbuild.reshape(irbuild.transpose(product, row_order, loc=loc), update_shape, loc=loc)
+            starts = [r if t == outer else zero for t in out_tokens]
+        else:
+            update = irbuild.reshape(product, update_shape, loc=loc)
+            starts = [r] + [zero] * len(product_shape)
         out = stablehlo.DynamicUpdateSliceOp(out, update, starts, loc=loc).result
         return [out, x, kernel]
 
     if rows and batch and 0 not in row_extents:
-        loop, (out, _, _) = _counted_loop(rows, [out, x, rhs], body, index_dtype, loc=loc)
+        loop, (out, _, _) = _counted_loop(rows, [out, x, kernel], body, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("row_loop")
+    if not in_place:
+        rows_tokens = [outer, *product_dims]
+        out = irbuild.transpose(out, [rows_tokens.index(t) for t in out_tokens], loc=loc)
     return out
 
 

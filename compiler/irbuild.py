@@ -6,6 +6,7 @@ that would be identities are not built.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import jax
@@ -106,6 +107,27 @@ def transpose(value: ir.Value, permutation: Sequence[int], *, loc: ir.Location) 
     if list(permutation) == list(range(len(permutation))):
         return value
     return stablehlo.TransposeOp(value, list(permutation), loc=loc).result
+
+
+def transpose_grouped(value: ir.Value, permutation: Sequence[int], *, loc: ir.Location) -> ir.Value:
+    """`transpose`, emitted at the lowest rank: dims that stay adjacent are merged around it.
+
+    XLA CPU runs a transpose as fast as its rank allows: rhs [O, I, H, W] -> [H, W, O, I] as a
+    2-D transpose of [O*I, H*W] took 0.5 ms against 1.25 ms in 4-D (5 MB).
+    """
+    shape = shape_of(value)
+    groups: list[list[int]] = []
+    for axis in permutation:
+        if groups and groups[-1][-1] + 1 == axis:
+            groups[-1].append(axis)
+        else:
+            groups.append([axis])
+    if len(groups) == len(permutation):
+        return transpose(value, permutation, loc=loc)
+    by_source = sorted(groups)
+    merged = reshape(value, [math.prod(shape[a] for a in group) for group in by_source], loc=loc)
+    moved = transpose(merged, [by_source.index(group) for group in groups], loc=loc)
+    return reshape(moved, [shape[a] for a in permutation], loc=loc)
 
 
 def reshape(value: ir.Value, shape: Sequence[int], *, loc: ir.Location) -> ir.Value:

@@ -31,7 +31,21 @@
 // LOWERED-LABEL: func.func @hwio_small_matmuls_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
+// The row loop reads the input transposed but not padded (the pad is a mask on the gather),
+// rhs moved once as a 2-D transpose, and the rows transposed to NCHW once after the loop.
+// LOWERED: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<64x3x6x5xf32>) -> tensor<6x5x3x64xf32>
+// LOWERED-NOT: stablehlo.pad
+// LOWERED: stablehlo.reshape %arg1 : (tensor<4x27x6x5xf32>) -> tensor<108x30xf32>
+// LOWERED-NEXT: stablehlo.transpose %{{.*}}, dims = [1, 0] : (tensor<108x30xf32>) -> tensor<30x108xf32>
+// LOWERED-NEXT: stablehlo.reshape %{{.*}} : (tensor<30x108xf32>) -> tensor<6x5x4x27xf32>
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "row_loop"}
+// LOWERED: %[[PATCHES:.*]] = "stablehlo.gather"
+// LOWERED: stablehlo.compare GE
+// LOWERED: stablehlo.compare LT
+// LOWERED: stablehlo.select %{{.*}}, %[[PATCHES]], %{{.*}} : tensor<5x3x3x3x64xi1>, tensor<5x3x3x3x64xf32>
+// LOWERED: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x64xf32>) -> tensor<5x4x64xf32>
+// LOWERED: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x64xf32>, tensor<1x5x4x64xf32>,
+// LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x64xf32>) -> tensor<64x4x6x5xf32>
 // LOWERED-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "position_loop"}
 // LOWERED-NOT: func.func private
