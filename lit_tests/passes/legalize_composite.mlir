@@ -182,7 +182,9 @@ module {
 // CHECK-SAME: attributes {localconv.strategy = "accumulate_loop"}
 // CHECK: stablehlo.dynamic_slice %{{.*}}, sizes = [1, 1, 5]
 // CHECK-NOT: stablehlo.dot_general
-// CHECK: return %[[LOOP]]#1
+// The accumulator is [O, N, W] (N next to O, see accumulator_order), transposed to NCH once.
+// CHECK: %[[OUT:.*]] = stablehlo.transpose %[[LOOP]]#1, dims = [1, 0, 2] : (tensor<3x1x5xf32>) -> tensor<1x3x5xf32>
+// CHECK: return %[[OUT]]
   func.func @composite_with_accumulate_loop_strategy_becomes_while(%arg0: tensor<1x2x5xf32>, %arg1: tensor<3x6x5xf32>) -> tensor<1x3x5xf32> {
     %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCH", "OIH", "NCH"], filter_shape = array<i64: 3>, lhs_dilation = array<i64: 1>, padding = dense<1> : tensor<1x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1>, window_strides = array<i64: 1>}, decomposition = @localconv.conv_general_dilated_local.impl_loop, localconv.strategy = "accumulate_loop", version = 1 : i32} : (tensor<1x2x5xf32>, tensor<3x6x5xf32>) -> tensor<1x3x5xf32>
     return %0 : tensor<1x3x5xf32>
