@@ -18,8 +18,12 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
      and their overhead (b64 c8 20x20 7x7, 0.4 MFLOP per position: 7 ms against 23 for the
      position loop; b256 c3 64x64 5x5 s2: 36 against 58; b256 128x8 c8 3x3: 101 against 170).
 2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO), so XLA's batched
-   dot reads rhs in place, and each position's matmul has at least `DOT_MATMUL_FLOPS`
-   (b16 c64 16x16 3x3 NHWC, 1.2 MFLOP per position: 9.9 ms against 11.9 for the loop).
+   dot reads rhs in place, and each position's matmul has at least `DOT_MATMUL_FLOPS`.
+   Below it the loop (with the batch next to O in its accumulator) won every measured
+   layer: NHWC 3x3, b16 c64 16x16 (1.2 MFLOP per position): 7.6 ms against 9.9; b32 c64
+   (2.4 MFLOP): 14.0 against 19.1; b8 c128 (2.4 MFLOP): 23.0 against 23.2. Above it the
+   result is mixed: b8 c256 O=256 (9.4 MFLOP): 55 against 66 for the loop, but b32 c128
+   (9.4 MFLOP): 57 against 41 and b48 8x8 c128 (14 MFLOP): 18.4 against 15.4.
 3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
    of rhs on every call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9
    OIHW: 13 ms against 170 for the batched dot and 213 for JAX's lowering); with HWIO and
@@ -46,7 +50,7 @@ from .spec import ConvSpec
 
 LARGE_BATCH = 64
 LARGE_MATMUL_FLOPS = 16_000_000
-DOT_MATMUL_FLOPS = 1_000_000
+DOT_MATMUL_FLOPS = 4_000_000
 
 
 @dataclasses.dataclass(frozen=True)

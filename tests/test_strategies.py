@@ -88,10 +88,21 @@ def test_cost_model_rules() -> None:
     }
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
     assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "accumulate_loop"
-    big_hwio = localconv.ConvSpec.from_arguments(
+    mid_hwio = localconv.ConvSpec.from_arguments(
         (16, 16, 16, 64),
         "float32",
         (16, 16, 576, 64),
+        "float32",
+        (1, 1),
+        "SAME",
+        (3, 3),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+    )
+    assert choose_strategy(mid_hwio).strategy == "accumulate_loop"  # 1.2 MFLOP per position
+    big_hwio = localconv.ConvSpec.from_arguments(
+        (16, 16, 16, 64),
+        "float32",
+        (16, 16, 576, 256),
         "float32",
         (1, 1),
         "SAME",

@@ -12,7 +12,7 @@
 // CHECK-LABEL: func.func @hwio_small_matmuls_accumulate(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 1,000,000): the loop beats the batched dot"
+// CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 4,000,000): the loop beats the batched dot"
 // CHECK-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "row_loop"
