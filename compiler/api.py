@@ -12,7 +12,7 @@ import jax
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import autotune, contraction, cost_model, emitter, irbuild, primitive, runner, shapes
+from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -259,7 +259,7 @@ def packed_order(spec: ConvSpec) -> tuple[int, ...]:
     strategy = cost_model.choose_strategy(spec).strategy
     if strategy == "accumulate_loop":
         return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
-    if strategy == "row_loop" and contraction.row_loop_weights_left(spec):
+    if strategy == "row_loop" and row_loop.row_loop_weights_left(spec):
         return (*perms.rhs[2:], perms.rhs[0], perms.rhs[1])
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
 

@@ -14,19 +14,11 @@
   out of the padded input and does one [N, K] x [K, O] dot with that position's rhs slice.
   Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
   large batches with many output features.
-- `row_loop`: a `stablehlo.while` over the outermost (in rhs's layout) output spatial dim;
-  each iteration gathers the patches of that row of positions as [row..., K, N] and does one
-  batched dot_general with that row's rhs slab on the left, giving [row..., O, N]. With few
-  output features the per-position matmuls are tiny: batching a row of them, with the weights
-  as the dot's left operand (the orientation XLA CPU runs fastest for small O), cuts the
-  loop's trips and overhead per position (b64 c8 7x7 O=8: 4-6 ms against 24 ms). The rows
-  land in the out-spec layout in the loop, or, when that would move the minor dim, in
-  [rows, product...] transposed once after the loop.
+- `row_loop`: a loop over rows of output positions, one batched dot each (`row_loop.py`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 from jaxlib.mlir import ir
@@ -50,8 +42,6 @@ LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
-# row_loop puts the weights on the dot's left up to this many output features (measured).
-ROW_LOOP_WEIGHTS_LEFT_MAX_O = 32
 
 
 def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -119,7 +109,7 @@ def emit_accumulate_loop(
 
     def patch_row(source: ir.Value, k: ir.Value) -> ir.Value:
         """Row k of the patches [N, out spatial in spatial_order]."""
-        zero = _index_constant(0, index_dtype, loc=loc)
+        zero = index_constant(0, index_dtype, loc=loc)
         if tiled:
             row = stablehlo.DynamicSliceOp(source, [k] + [zero] * (n + 1), [1, *row_shape], loc=loc).result
             return irbuild.reshape(row, row_shape, loc=loc)
@@ -127,8 +117,8 @@ def emit_accumulate_loop(
         # so no patch tensor is materialized (1.1-1.5x faster on the benchmark's layers).
         rest, offsets = k, {}
         for i in reversed(range(n)):
-            size = _index_constant(spec.filter_shape[i], index_dtype, loc=loc)
-            scale = _index_constant(spec.rhs_dilation[i], index_dtype, loc=loc)
+            size = index_constant(spec.filter_shape[i], index_dtype, loc=loc)
+            scale = index_constant(spec.rhs_dilation[i], index_dtype, loc=loc)
             offsets[i] = stablehlo.MulOp(stablehlo.RemOp(rest, size, loc=loc), scale, loc=loc).result
             rest = stablehlo.DivOp(rest, size, loc=loc).result
         starts = [rest, zero, *(offsets[t] for t in spatial_order)]
@@ -138,7 +128,7 @@ def emit_accumulate_loop(
         return irbuild.reshape(row, row_shape, loc=loc)
 
     def update(acc: ir.Value, source: ir.Value, kernel: ir.Value, k: ir.Value) -> ir.Value:
-        zero = _index_constant(0, index_dtype, loc=loc)
+        zero = index_constant(0, index_dtype, loc=loc)
         row = patch_row(source, k)
         row = irbuild.convert(row, acc_dtype, loc=loc)
         row = irbuild.broadcast(row, acc_shape, [acc_tokens.index(t) for t in ("N", *spatial_order)], loc=loc)
@@ -155,21 +145,21 @@ def emit_accumulate_loop(
 
     def unrolled(i, values):
         acc, source, rhs = values
-        base = stablehlo.MulOp(i, _index_constant(unroll, index_dtype, loc=loc), loc=loc).result
+        base = stablehlo.MulOp(i, index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         for j in range(unroll):
             k = (
                 base
                 if j == 0
-                else stablehlo.AddOp(base, _index_constant(j, index_dtype, loc=loc), loc=loc).result
+                else stablehlo.AddOp(base, index_constant(j, index_dtype, loc=loc), loc=loc).result
             )
             acc = update(acc, source, rhs, k)
         return [acc, source, rhs]
 
     if trips:
-        loop, (acc, _, _) = _counted_loop(trips, [acc, source, rhs], unrolled, index_dtype, loc=loc)
+        loop, (acc, _, _) = counted_loop(trips, [acc, source, rhs], unrolled, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
     for k in range(trips * unroll, total):
-        acc = update(acc, source, rhs, _index_constant(k, index_dtype, loc=loc))
+        acc = update(acc, source, rhs, index_constant(k, index_dtype, loc=loc))
     acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
     source_of = {perms.out[0]: acc_tokens.index("N"), perms.out[1]: acc_tokens.index("O")}
     source_of.update({perms.out[2 + i]: acc_tokens.index(i) for i in range(n)})
@@ -223,15 +213,15 @@ def emit_position_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.
 
     def body(s, values):
         out, x, kernel = values
-        zero = _index_constant(0, index_dtype, loc=loc)
+        zero = index_constant(0, index_dtype, loc=loc)
         coords, rest = [], s
         for extent in reversed(out_spatial):
-            size = _index_constant(extent, index_dtype, loc=loc)
+            size = index_constant(extent, index_dtype, loc=loc)
             coords.append(stablehlo.RemOp(rest, size, loc=loc).result)
             rest = stablehlo.DivOp(rest, size, loc=loc).result
         coords.reverse()
         starts = [
-            stablehlo.MulOp(c, _index_constant(stride, index_dtype, loc=loc), loc=loc).result
+            stablehlo.MulOp(c, index_constant(stride, index_dtype, loc=loc), loc=loc).result
             for c, stride in zip(coords, spec.window_strides, strict=True)
         ]
         window = stablehlo.DynamicSliceOp(
@@ -259,190 +249,9 @@ def emit_position_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.
         return [out, x, kernel]
 
     if positions and batch:
-        loop, (out, _, _) = _counted_loop(positions, [out, x, rhs], body, index_dtype, loc=loc)
+        loop, (out, _, _) = counted_loop(positions, [out, x, rhs], body, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("position_loop")
     return _to_out_layout(spec, out, loc=loc)
-
-
-def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
-    """The convolution as a while loop over rows of output positions, one batched dot each.
-
-    A row is every output position with one coordinate along the outer dim (the spatial dim
-    that comes first in rhs's layout). Its patches are gathered from the input with
-    iota-computed indices as [row..., C, window..., N] (padding is a mask on the gather) and
-    contracted with the row's slab of rhs, which is moved once per call to [rows, row...,
-    matrix]; temporaries stay one row in size.
-    """
-    n = spec.num_spatial
-    if n == 0:
-        return emit_batched_dot(spec, lhs, rhs, loc=loc)
-    perms = spec.dimension_numbers
-    dtype = spec.out_dtype
-    patch = spec.patch_spec
-    outer = row_loop_outer_dim(spec)
-    inner = [i for i in range(n) if i != outer]
-    # With plain padding the input is only transposed, and the gather's out-of-range indices
-    # are masked to zero: XLA CPU fuses a pad into the transpose and runs it several times
-    # slower (b256 c3 64x64: 8-11 ms against 2 ms for the transpose alone).
-    masked = (
-        all(d == 1 for d in patch.lhs_dilation)
-        and all(lo >= 0 and hi >= 0 for lo, hi in patch.padding)
-        and any(lo or hi for lo, hi in patch.padding)
-    )
-    low = [lo if masked else 0 for lo, _ in patch.padding]
-    if masked:
-        patch = dataclasses.replace(patch, padding=((0, 0),) * n)
-    x = emit_padded_input(patch, lhs, (*range(n), "C", "N"), loc=loc)
-    sizes = list(irbuild.shape_of(x))
-    out_spatial = spec.out_spatial
-    rows = out_spatial[outer]
-    row_extents = [out_spatial[i] for i in inner]
-    # Indices reach the padded extents (each side at most the padding beyond the input).
-    padded = [s + lo + hi for s, (lo, hi) in zip(sizes[:n], spec.patch_spec.padding, strict=True)]
-    index_dtype = "int32" if max(*sizes, *padded, rows, 1) < 2**31 else "int64"
-    batch, features, k_size, out_features = spec.batch, spec.in_features, spec.patch_size, spec.out_features
-    # Gather batch dims [row..., window...] around the offset dims C and N. Each spatial index
-    # is position * stride + window offset * dilation - low padding; the outer position is the
-    # loop's row, added in the loop.
-    index_shape = [*row_extents, *spec.filter_shape]
-
-    def splat(value: int | ir.Value) -> ir.Value:
-        if isinstance(value, int):
-            value = _index_constant(value, index_dtype, loc=loc)
-        return irbuild.broadcast(value, index_shape, [], loc=loc)
-
-    static_index = []
-    for d in range(n):
-        index = irbuild.scaled_iota(index_shape, len(inner) + d, spec.rhs_dilation[d], index_dtype, loc=loc)
-        if d != outer:
-            position = irbuild.scaled_iota(
-                index_shape, inner.index(d), spec.window_strides[d], index_dtype, loc=loc
-            )
-            index = stablehlo.AddOp(index, position, loc=loc).result
-        if low[d]:
-            index = stablehlo.AddOp(index, splat(-low[d]), loc=loc).result
-        static_index.append(index)
-    gather_dims = stablehlo.GatherDimensionNumbers.get(
-        offset_dims=[len(inner), len(inner) + n + 1],
-        collapsed_slice_dims=list(range(n)),
-        operand_batching_dims=[],
-        start_indices_batching_dims=[],
-        start_index_map=list(range(n)),
-        index_vector_dim=len(index_shape),
-    )
-    # The gather's result [row..., C, window..., N] gets the mask [row..., window...] as:
-    mask_dims = [*range(len(inner)), *range(len(inner) + 1, len(inner) + n + 1)]
-
-    def in_bounds(dims: list[int], index: list[ir.Value]) -> ir.Value | None:
-        """Where the spatial indices along `dims` fall inside the (unpadded) input."""
-        valid = None
-        for d in dims:
-            for bound, direction in ((0, "GE"), (sizes[d], "LT")):
-                test = stablehlo.CompareOp(
-                    index[d], splat(bound), stablehlo.ComparisonDirectionAttr.get(direction), loc=loc
-                ).result
-                valid = test if valid is None else stablehlo.AndOp(valid, test, loc=loc).result
-        return valid
-
-    inner_valid = in_bounds(inner, static_index) if masked else None
-
-    def row_patches(x: ir.Value, r: ir.Value) -> ir.Value:
-        """Row r's patches as [row..., K, N]."""
-        start = stablehlo.MulOp(r, _index_constant(spec.window_strides[outer], index_dtype, loc=loc), loc=loc)
-        index = list(static_index)
-        index[outer] = stablehlo.AddOp(index[outer], splat(start.result), loc=loc).result
-        indices = irbuild.concatenate(
-            [irbuild.reshape(i, [*index_shape, 1], loc=loc) for i in index], len(index_shape), loc=loc
-        )
-        patches = stablehlo.GatherOp(x, indices, gather_dims, [1] * n + [features, batch], loc=loc).result
-        if masked:
-            valid = in_bounds([outer], index)
-            if inner_valid is not None:
-                valid = stablehlo.AndOp(valid, inner_valid, loc=loc).result
-            shape = irbuild.shape_of(patches)
-            valid = irbuild.broadcast(valid, shape, mask_dims, loc=loc)
-            zeros = irbuild.broadcast(irbuild.zero_scalar(patch.dtype, loc=loc), shape, [], loc=loc)
-            patches = stablehlo.SelectOp(valid, patches, zeros, loc=loc).result
-        return irbuild.reshape(patches, (*row_extents, k_size, batch), loc=loc)
-
-    weights_left = row_loop_weights_left(spec)
-    # rhs as [outer, inner..., O, I] (weights on the left) or [outer, inner..., I, O], in one
-    # transpose per call (none for prepacked weights): each row's slab is then contiguous and
-    # in the dot's order, where a slab cut from another layout was a strided copy per row.
-    matrix = [perms.rhs[0], perms.rhs[1]] if weights_left else [perms.rhs[1], perms.rhs[0]]
-    kernel = irbuild.transpose_grouped(rhs, [perms.rhs[2 + i] for i in (outer, *inner)] + matrix, loc=loc)
-    kernel_sizes = [1, *irbuild.shape_of(kernel)[1:]]
-    batching = list(range(len(inner)))
-    dims = stablehlo.DotDimensionNumbers.get(
-        lhs_batching_dimensions=batching,
-        rhs_batching_dimensions=batching,
-        lhs_contracting_dimensions=[len(inner) + 1 if weights_left else len(inner)],
-        rhs_contracting_dimensions=[len(inner)],
-    )
-    product_dims = [*inner, "O", "N"] if weights_left else [*inner, "N", "O"]
-    extent_of = {"O": out_features, "N": batch}
-    product_shape = [*row_extents, *(extent_of[t] for t in product_dims[len(inner) :])]
-    out_tokens = [
-        "N" if p == perms.out[0] else "O" if p == perms.out[1] else perms.out[2:].index(p)
-        for p in range(n + 2)
-    ]
-    # Rows go straight into the out-spec layout when that keeps the product's minor dim minor
-    # (a cheap copy); otherwise into [rows, product...], transposed once after the loop: a
-    # per-row transpose that changes the minor dim ran at ~2 GB/s (b256 c3 5x5 s2: 8.7 ms).
-    in_place = out_tokens[-1] == product_dims[-1]
-    if in_place:
-        row_order = [product_dims.index(t) for t in out_tokens if t != outer]
-        update_shape = [1 if t == outer else d for t, d in zip(out_tokens, spec.out_shape, strict=True)]
-        rows_shape = spec.out_shape
-    else:
-        rows_shape, update_shape = [rows, *product_shape], [1, *product_shape]
-    out = irbuild.broadcast(irbuild.zero_scalar(dtype, loc=loc), rows_shape, [], loc=loc)
-
-    def body(r, values):
-        out, x, kernel = values
-        zero = _index_constant(0, index_dtype, loc=loc)
-        patches = row_patches(x, r)
-        weights = stablehlo.DynamicSliceOp(kernel, [r] + [zero] * (n + 1), kernel_sizes, loc=loc).result
-        weights = irbuild.convert(irbuild.reshape(weights, kernel_sizes[1:], loc=loc), dtype, loc=loc)
-        operands = (weights, patches) if weights_left else (patches, weights)
-        precision = tuple(reversed(spec.precision)) if weights_left else spec.precision
-        product = stablehlo.DotGeneralOp(
-            irbuild.tensor_type(product_shape, dtype),
-            *operands,
-            dims,
-            precision_config=irbuild.precision_config(precision),
-            loc=loc,
-        ).result
-        if in_place:
-            update = irbuild.reshape(irbuild.transpose(product, row_order, loc=loc), update_shape, loc=loc)
-            starts = [r if t == outer else zero for t in out_tokens]
-        else:
-            update = irbuild.reshape(product, update_shape, loc=loc)
-            starts = [r] + [zero] * len(product_shape)
-        out = stablehlo.DynamicUpdateSliceOp(out, update, starts, loc=loc).result
-        return [out, x, kernel]
-
-    if rows and batch and 0 not in row_extents:
-        loop, (out, _, _) = _counted_loop(rows, [out, x, kernel], body, index_dtype, loc=loc)
-        loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("row_loop")
-    if not in_place:
-        rows_tokens = [outer, *product_dims]
-        out = irbuild.transpose(out, [rows_tokens.index(t) for t in out_tokens], loc=loc)
-    return out
-
-
-def row_loop_outer_dim(spec: ConvSpec) -> int:
-    """The spatial dim `row_loop` loops over: the one that comes first in rhs's layout."""
-    return min(range(spec.num_spatial), key=lambda i: spec.dimension_numbers.rhs[2 + i])
-
-
-def row_loop_weights_left(spec: ConvSpec) -> bool:
-    """Whether `row_loop` puts the weights on the dot's left ([O, K] x [K, N]).
-
-    For few output features; otherwise the patches go on the left ([N, K] x [K, O]). Measured:
-    each orientation is up to 2x faster than the other where it is chosen.
-    """
-    return spec.out_features <= ROW_LOOP_WEIGHTS_LEFT_MAX_O
 
 
 def windows_tile(spec: ConvSpec) -> bool:
@@ -463,14 +272,14 @@ def _to_out_layout(spec: ConvSpec, value: ir.Value, *, loc: ir.Location) -> ir.V
     return irbuild.transpose(value, [source_of[p] for p in range(n + 2)], loc=loc)
 
 
-def _counted_loop(trips, carried, body, index_dtype, *, loc):
-    """`carried = body(i, carried)` for i in [0, trips) as a stablehlo.while; the new carried."""
-    carried = [_index_constant(0, index_dtype, loc=loc), *carried]
+def counted_loop(trips, carried, body, index_dtype, *, loc):
+    """`carried = body(i, carried)` for i in [0, trips) as a stablehlo.while: (loop, new carried)."""
+    carried = [index_constant(0, index_dtype, loc=loc), *carried]
     types = [v.type for v in carried]
     loop = stablehlo.WhileOp(types, carried, loc=loc)
     cond = loop.cond.blocks.append(*types, arg_locs=[loc] * len(types))
     with ir.InsertionPoint(cond):
-        limit = _index_constant(trips, index_dtype, loc=loc)
+        limit = index_constant(trips, index_dtype, loc=loc)
         direction = stablehlo.ComparisonDirectionAttr.get("LT")
         more = stablehlo.CompareOp(cond.arguments[0], limit, direction, loc=loc).result
         stablehlo.ReturnOp([more], loc=loc)
@@ -478,10 +287,11 @@ def _counted_loop(trips, carried, body, index_dtype, *, loc):
     with ir.InsertionPoint(block):
         i, *values = block.arguments
         values = body(i, values)
-        following = stablehlo.AddOp(i, _index_constant(1, index_dtype, loc=loc), loc=loc).result
+        following = stablehlo.AddOp(i, index_constant(1, index_dtype, loc=loc), loc=loc).result
         stablehlo.ReturnOp([following, *values], loc=loc)
     return loop, list(loop.results[1:])
 
 
-def _index_constant(value: int, dtype: str, *, loc: ir.Location) -> ir.Value:
+def index_constant(value: int, dtype: str, *, loc: ir.Location) -> ir.Value:
+    """A scalar loop index or extent of `dtype` (int32 or int64)."""
     return irbuild.scalar_constant(value, dtype, loc=loc)

@@ -45,7 +45,7 @@ import math
 import os
 
 from . import shapes
-from .contraction import row_loop_outer_dim
+from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
 LARGE_BATCH = 64

@@ -14,8 +14,8 @@ from .contraction import (
     emit_accumulate_loop,
     emit_batched_dot,
     emit_position_loop,
-    emit_row_loop,
 )
+from .row_loop import emit_row_loop
 from .spec import ConvSpec
 
 DEFAULT_STRATEGY = "batched_dot"

@@ -15,9 +15,10 @@ from jax import lax
 
 import localconv
 from localconv.api import packed_order, packed_spec
-from localconv.contraction import STRATEGIES, row_loop_weights_left
+from localconv.contraction import STRATEGIES
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
+from localconv.row_loop import row_loop_weights_left
 
 NCHW = ("NCHW", "OIHW", "NCHW")
 NHWC = ("NHWC", "HWIO", "NHWC")
