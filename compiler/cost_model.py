@@ -9,14 +9,21 @@ Quantities (bytes are for the result dtype):
 
 Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA (jaxlib
 0.10.2), every strategy timed on every case:
-1. When N >= `LARGE_BATCH` a loop over positions avoids the patch tensor and any rhs copy
-   (the batched dot and the accumulate loop were 1.5-3x slower on every such case):
+1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - `position_loop` when each position's [N, K] x [K, O] matmul has at least
      `LARGE_MATMUL_FLOPS`: it runs near XLA's sgemm rate and the loop's overhead vanishes
-     (b256 c128 8x8 3x3, 75 MFLOP per position: 43 ms against 50 for the row loop);
+     (b128 c256 8x8 3x3 NHWC, 151 MFLOP per position: 67 ms against 82 for the accumulate
+     loop; b256 c128 8x8, 75 MFLOP: 43 against 41, a tie);
+   - `accumulate_loop` when O >= `WIDE_MIN_O` and K >= `WIDE_MIN_K`: with the batch next
+     to O in its accumulator each rhs slice serves the whole batch from cache, and a long
+     contraction amortizes the trips (3x3 layers, batch 64-256, C 32-128, O 32-128: NCHW b64
+     c64 32x32 O=32: 47 ms against 100 for the row loop; b128 c64 16x16 O=64: 43 against 60;
+     b64 c32 16x16 O=32: 6.3 against 8.1; NHWC b256 c64 16x16 O=64: 59 against 65 and 79
+     for the position loop; b64 c128 8x8 O=128: 14.5 against 13.1 for the row loop);
    - `row_loop` otherwise: a row of small matmuls per trip, one batched dot, cuts the trips
-     and their overhead (b64 c8 20x20 7x7, 0.4 MFLOP per position: 7 ms against 23 for the
-     position loop; b256 c3 64x64 5x5 s2: 36 against 58; b256 128x8 c8 3x3: 101 against 170).
+     and their overhead where O or K is small (b64 c8 20x20 7x7 O=8, 0.4 MFLOP per position:
+     7 ms against 23 for the position loop; b256 c3 64x64 5x5 s2 O=16, K=75: 18-26 against
+     35-56 for the accumulate loop; b256 128x8 c8 3x3 K=72: 101 against 170).
 2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO), so XLA's batched
    dot reads rhs in place, and each position's matmul has at least `DOT_MATMUL_FLOPS`.
    Below it the loop (with the batch next to O in its accumulator) won every measured
@@ -31,8 +38,9 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
    in the loop (b8 c32 32x32 3x3 NHWC, 0.15 MFLOP: 6.3 ms against 9.3; b8 c16 55x55 7x7 s2:
    5.8 against 12.7).
 4. Whatever the rules say, a form whose temporaries (the patch tensor; one row of it for
-   `row_loop`) exceed the memory budget is replaced by `position_loop`, whose temporaries are
-   one window and one output row per position.
+   `row_loop`; none for `accumulate_loop` unless its windows tile the input) exceed the
+   memory budget is replaced by `position_loop`, whose temporaries are one window and one
+   output row per position.
 
 On GPU (measured on one H100, jax 0.11.2) the loops are 2-60x slower than `batched_dot`,
 which launches one batched GEMM: every non-CPU backend uses `batched_dot`.
@@ -45,11 +53,14 @@ import math
 import os
 
 from . import shapes
+from .contraction import windows_tile
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
 LARGE_BATCH = 64
-LARGE_MATMUL_FLOPS = 16_000_000
+LARGE_MATMUL_FLOPS = 64_000_000
+WIDE_MIN_O = 32
+WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
 
 
@@ -125,6 +136,14 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
                 cost,
             )
+        tiled_patches_fit = not windows_tile(spec) or cost.patch_bytes <= budget
+        if spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K and tiled_patches_fit:
+            return StrategyChoice(
+                "accumulate_loop",
+                f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "
+                f"and K = {spec.patch_size} >= {WIDE_MIN_K}: each rhs slice serves the whole batch",
+                cost,
+            )
         rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
         row_bytes = cost.patch_bytes // max(rows, 1)
         if row_bytes > budget:
@@ -136,7 +155,8 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         return StrategyChoice(
             "row_loop",
             f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
-            f"({per_position:,} FLOPs < {LARGE_MATMUL_FLOPS:,}): one batched dot per row",
+            f"({per_position:,} FLOPs < {LARGE_MATMUL_FLOPS:,}, O = {spec.out_features}, "
+            f"K = {spec.patch_size}): one batched dot per row",
             cost,
         )
     if cost.patch_bytes > budget:

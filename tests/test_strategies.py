@@ -114,10 +114,15 @@ def test_cost_model_rules() -> None:
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "row_loop"
     large_matmuls = localconv.ConvSpec.from_arguments(
-        (64, 32, 3, 3), "float32", (512, 288, 1, 1), "float32", (1, 1), "VALID", (3, 3)
+        (64, 128, 3, 3), "float32", (512, 1152, 1, 1), "float32", (1, 1), "VALID", (3, 3)
     )
     choice = choose_strategy(large_matmuls)
-    assert choice.strategy == "position_loop" and f"{2 * 64 * 288 * 512:,} FLOPs" in choice.reason
+    assert choice.strategy == "position_loop" and f"{2 * 64 * 1152 * 512:,} FLOPs" in choice.reason
+    wide = localconv.ConvSpec.from_arguments(
+        (64, 32, 16, 16), "float32", (32, 288, 16, 16), "float32", (1, 1), "SAME", (3, 3)
+    )
+    choice = choose_strategy(wide)
+    assert choice.strategy == "accumulate_loop" and "O = 32 >= 32 and K = 288 >= 256" in choice.reason
     small = choose_strategy(specs["b8_c32_32x32_3x3_oihw"], memory_budget=1 << 20)
     assert small.strategy == "position_loop" and "budget" in small.reason
     for spec in specs.values():

@@ -16,11 +16,11 @@
 // CHECK-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "row_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64 with small matmuls per position (13,824 FLOPs < 16,000,000): one batched dot per row"
-// CHECK-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64 with small matmuls per position (13,824 FLOPs < 64,000,000, O = 4, K = 27): one batched dot per row"
+// CHECK-LABEL: func.func @batch_64_wide_outputs_accumulate(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
-// CHECK-SAME: localconv.strategy = "position_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64: one large matmul per position (18,874,368 FLOPs >= 16,000,000)"
+// CHECK-SAME: localconv.strategy = "accumulate_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64 with O = 512 >= 32 and K = 288 >= 256: each rhs slice serves the whole batch"
 
 // FORCED-COUNT-4: localconv.strategy = "position_loop", localconv.strategy_reason = "forced by the strategy option"
 // FORCED-NOT: localconv.strategy = "accumulate_loop"
@@ -46,8 +46,8 @@
 // LOWERED: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x64xf32>) -> tensor<5x4x64xf32>
 // LOWERED: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x64xf32>, tensor<1x5x4x64xf32>,
 // LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x64xf32>) -> tensor<64x4x6x5xf32>
-// LOWERED-LABEL: func.func @batch_64_large_matmuls_loop_over_positions(
-// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "position_loop"}
+// LOWERED-LABEL: func.func @batch_64_wide_outputs_accumulate(
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-NOT: func.func private
 
 // ERR: localconv-opt: error: pass localconv-contraction-strategy failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-contraction-strategy: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
@@ -153,12 +153,12 @@ module {
     return %23 : tensor<64x4x6x5xf32>
   }
 
-  func.func @batch_64_large_matmuls_loop_over_positions(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<0> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_large_matmuls_impl, version = 1 : i32} : (tensor<64x32x3x3xf32>, tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32>
+  func.func @batch_64_wide_outputs_accumulate(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<0> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_wide_outputs_impl, version = 1 : i32} : (tensor<64x32x3x3xf32>, tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32>
     return %0 : tensor<64x512x1x1xf32>
   }
   // The decomposition's body is never used by these passes; the composite only needs one.
-  func.func private @batch_64_large_matmuls_impl(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
+  func.func private @batch_64_wide_outputs_impl(%arg0: tensor<64x32x3x3xf32>, %arg1: tensor<512x288x1x1xf32>) -> tensor<64x512x1x1xf32> {
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<64x512x1x1xf32>
     return %cst : tensor<64x512x1x1xf32>
   }
