@@ -93,10 +93,14 @@ def emit_accumulate_loop(
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
     row_shape = [spec.batch, *spec.out_spatial_in(spatial_order)]
-    tiled = windows_tile(spec)
+    # Where windows tile the input and the update runs its vectors along a spatial dim, the
+    # patches are built once as a reshape + transpose of the input (space-to-depth, see
+    # localconv-simplify-patch-gather) and row k is read from them: cutting strided rows in
+    # the loop makes those vector loads shuffles (b16 2x2 s2 OIHW: 2.1 ms against 4.8).
+    # With O minor each patch element is one broadcast, and the strided cut is cheaper than
+    # building the patches (prepacked: 1.2 ms against 1.6).
+    tiled = windows_tile(spec) and acc_tokens[-1] != "O"
     if tiled:
-        # The patches are a reshape + transpose of the input (space-to-depth, see
-        # localconv-simplify-patch-gather): build them once and read row k.
         source = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
     else:
         source = emit_padded_input(spec.patch_spec, lhs, ("C", "N", *spatial_order), loc=loc)
