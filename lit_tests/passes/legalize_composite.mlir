@@ -180,8 +180,14 @@ module {
 // CHECK-NOT: stablehlo.concatenate
 // CHECK: %[[LOOP:.*]]:4 = stablehlo.while({{.*}}%[[PADDED]], %{{.*}} = %[[RHS]])
 // CHECK-SAME: attributes {localconv.strategy = "accumulate_loop"}
+// One trip per channel covers the whole window: 2 trips, window offsets as constants, no
+// index decomposed by remainder/divide.
+// CHECK: %[[TRIPS:.*]] = stablehlo.constant dense<2> : tensor<i32>
+// CHECK-NEXT: stablehlo.compare LT, %{{.*}}, %[[TRIPS]]
 // CHECK: stablehlo.dynamic_slice %{{.*}}, sizes = [1, 1, 5]
 // CHECK-NOT: stablehlo.dot_general
+// CHECK-NOT: stablehlo.remainder
+// CHECK-NOT: stablehlo.divide
 // The accumulator is [O, N, W] (N next to O, see accumulator_order), transposed to NCH once.
 // CHECK: %[[OUT:.*]] = stablehlo.transpose %[[LOOP]]#1, dims = [1, 0, 2] : (tensor<3x1x5xf32>) -> tensor<1x3x5xf32>
 // CHECK: return %[[OUT]]
