@@ -127,6 +127,9 @@ def emit_accumulate_loop(
         """(the index's leading part, window offset per dim) of `index` over window `dims`."""
         rest, offsets = index, {}
         for i in reversed(dims):
+            if spec.filter_shape[i] == 1:
+                offsets[i] = index_constant(0, index_dtype, loc=loc)
+                continue
             size = index_constant(spec.filter_shape[i], index_dtype, loc=loc)
             scale = index_constant(spec.rhs_dilation[i], index_dtype, loc=loc)
             offsets[i] = stablehlo.MulOp(stablehlo.RemOp(rest, size, loc=loc), scale, loc=loc).result
