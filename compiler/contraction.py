@@ -6,10 +6,12 @@
   transposes the whole rhs on every call.
 - `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
-  adds it into an accumulator [N, rhs dims without I...]; the body is unrolled `unroll` times
-  and the remainder is peeled after the loop. f16/bf16 accumulate in f32. Patch row k is a
-  strided window of the padded input cut inside the loop (no patch tensor), except when the
-  windows tile the input, where the patches are a cheap space-to-depth built once.
+  adds it into an accumulator of rhs's dims without I, plus N next to O
+  (`accumulator_order`). A trip covers a group of window offsets (`window_group`) or
+  `unroll` consecutive rows, the remainder peeled after the loop. f16/bf16 accumulate in
+  f32. Patch row k is a strided window of the padded input cut inside the loop (no patch
+  tensor), except when the windows tile the input and the update vectorizes along a spatial
+  dim, where the patches are a cheap space-to-depth built once.
 - `position_loop`: a `stablehlo.while` over output positions; each iteration cuts its window
   out of the padded input and does one [N, K] x [K, O] dot with that position's rhs slice.
   Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
