@@ -84,8 +84,7 @@ def emit_accumulate_loop(
     """
     perms = spec.dimension_numbers
     n = spec.num_spatial
-    # rhs dims other than I, in rhs's own order: "O" or a spatial index.
-    tokens = ["O" if p == perms.rhs[0] else perms.rhs[2:].index(p) for p in range(n + 2) if p != perms.rhs[1]]
+    tokens = _rhs_tokens(spec)
     spatial_order = [t for t in tokens if t != "O"]
     extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
     acc_dtype = "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
@@ -98,13 +97,7 @@ def emit_accumulate_loop(
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
     row_shape = [spec.batch, *spec.out_spatial_in(spatial_order)]
-    # Where windows tile the input and the update runs its vectors along a spatial dim, the
-    # patches are built once as a reshape + transpose of the input (space-to-depth, see
-    # localconv-simplify-patch-gather) and row k is read from them: cutting strided rows in
-    # the loop makes those vector loads shuffles (b16 2x2 s2 OIHW: 2.1 ms against 4.8).
-    # With O minor each patch element is one broadcast, and the strided cut is cheaper than
-    # building the patches (prepacked: 1.2 ms against 1.6).
-    tiled = windows_tile(spec) and acc_tokens[-1] != "O"
+    tiled = accumulate_loop_builds_patches(spec)
     if tiled:
         source = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
     else:
@@ -201,6 +194,19 @@ def emit_accumulate_loop(
     source_of = {perms.out[0]: acc_tokens.index("N"), perms.out[1]: acc_tokens.index("O")}
     source_of.update({perms.out[2 + i]: acc_tokens.index(i) for i in range(n)})
     return irbuild.transpose(acc, [source_of[p] for p in range(n + 2)], loc=loc)
+
+
+def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
+    """Whether `accumulate_loop` builds the patch tensor once instead of cutting rows in the loop.
+
+    Where windows tile the input and the update runs its vectors along a spatial dim, the
+    patches are a cheap space-to-depth (reshape + transpose, see
+    localconv-simplify-patch-gather) and row k is read from them: cutting strided rows in the
+    loop makes those vector loads shuffles (b16 2x2 s2 OIHW: 2.1 ms against 4.8). With O
+    minor each patch element is one broadcast, and the strided cut is cheaper than building
+    the patches (prepacked: 1.2 ms against 1.6).
+    """
+    return windows_tile(spec) and accumulator_order(_rhs_tokens(spec), spec.batch)[-1] != "O"
 
 
 def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
@@ -314,6 +320,16 @@ def windows_tile(spec: ConvSpec) -> bool:
         and tuple(spec.window_strides) == tuple(spec.filter_shape)
         and all(d == 1 for d in spec.rhs_dilation)
     )
+
+
+def _rhs_tokens(spec: ConvSpec) -> list:
+    """rhs's dims other than I, in rhs's own order: "O" or a spatial index."""
+    perms = spec.dimension_numbers
+    return [
+        "O" if p == perms.rhs[0] else perms.rhs[2:].index(p)
+        for p in range(spec.num_spatial + 2)
+        if p != perms.rhs[1]
+    ]
 
 
 def _to_out_layout(spec: ConvSpec, value: ir.Value, *, loc: ir.Location) -> ir.Value:

@@ -38,7 +38,7 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
    in the loop (b8 c32 32x32 3x3 NHWC, 0.15 MFLOP: 6.3 ms against 9.3; b8 c16 55x55 7x7 s2:
    5.8 against 12.7).
 4. Whatever the rules say, a form whose temporaries (the patch tensor; one row of it for
-   `row_loop`; none for `accumulate_loop` unless its windows tile the input) exceed the
+   `row_loop`; for `accumulate_loop` only where `accumulate_loop_builds_patches`) exceed the
    memory budget is replaced by `position_loop`, whose temporaries are one window and one
    output row per position.
 
@@ -53,7 +53,7 @@ import math
 import os
 
 from . import shapes
-from .contraction import windows_tile
+from .contraction import accumulate_loop_builds_patches
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -136,8 +136,8 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
                 cost,
             )
-        tiled_patches_fit = not windows_tile(spec) or cost.patch_bytes <= budget
-        if spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K and tiled_patches_fit:
+        patches_fit = not accumulate_loop_builds_patches(spec) or cost.patch_bytes <= budget
+        if spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K and patches_fit:
             return StrategyChoice(
                 "accumulate_loop",
                 f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "

@@ -89,28 +89,21 @@ def test_cost_model_rules() -> None:
     }
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
     assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "accumulate_loop"
-    mid_hwio = localconv.ConvSpec.from_arguments(
-        (16, 16, 16, 64),
-        "float32",
-        (16, 16, 576, 64),
-        "float32",
-        (1, 1),
-        "SAME",
-        (3, 3),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
-    )
-    assert choose_strategy(mid_hwio).strategy == "accumulate_loop"  # 1.2 MFLOP per position
-    big_hwio = localconv.ConvSpec.from_arguments(
-        (16, 16, 16, 64),
-        "float32",
-        (16, 16, 576, 256),
-        "float32",
-        (1, 1),
-        "SAME",
-        (3, 3),
-        dimension_numbers=("NHWC", "HWIO", "NHWC"),
-    )
-    assert choose_strategy(big_hwio).strategy == "batched_dot"
+
+    def b16_c64_16x16_hwio(out_features: int) -> localconv.ConvSpec:
+        return localconv.ConvSpec.from_arguments(
+            (16, 16, 16, 64),
+            "float32",
+            (16, 16, 576, out_features),
+            "float32",
+            (1, 1),
+            "SAME",
+            (3, 3),
+            dimension_numbers=NHWC,
+        )
+
+    assert choose_strategy(b16_c64_16x16_hwio(64)).strategy == "accumulate_loop"  # 1.2 MFLOP/position
+    assert choose_strategy(b16_c64_16x16_hwio(256)).strategy == "batched_dot"  # 4.7 MFLOP/position
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "row_loop"
     large_matmuls = localconv.ConvSpec.from_arguments(
@@ -154,3 +147,26 @@ def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
     assert choose_strategy(spec, memory_budget=row_bytes).strategy == "row_loop"
     over = choose_strategy(spec, memory_budget=row_bytes - 1)
     assert over.strategy == "position_loop" and f"{row_bytes:,} bytes" in over.reason
+
+
+def test_accumulate_loop_at_large_batch_respects_the_budget_only_when_it_builds_patches() -> None:
+    """Windows that tile the input: the loop builds patches for a spatial-minor accumulator
+    (OIHW), not for an O-minor one (HWIO), and only the former counts against the budget."""
+    tiles = {
+        dims: localconv.ConvSpec.from_arguments(
+            (64, 64, 16, 16) if dims == NCHW else (64, 16, 16, 64),
+            "float32",
+            (32, 256, 8, 8) if dims == NCHW else (8, 8, 256, 32),
+            "float32",
+            (2, 2),
+            "VALID",
+            (2, 2),
+            dimension_numbers=dims,
+        )
+        for dims in (NCHW, NHWC)
+    }
+    patch_bytes = 64 * 256 * 8 * 8 * 4
+    for spec in tiles.values():
+        assert choose_strategy(spec, memory_budget=patch_bytes).strategy == "accumulate_loop"
+    assert choose_strategy(tiles[NCHW], memory_budget=patch_bytes - 1).strategy == "row_loop"
+    assert choose_strategy(tiles[NHWC], memory_budget=patch_bytes - 1).strategy == "accumulate_loop"
