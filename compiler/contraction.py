@@ -47,6 +47,9 @@ MAX_WINDOW_GROUP = 16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
+# ... and next to a minor spatial dim when a trip reads this many rhs elements per output
+# feature, about half of L1 in f32 (measured, see `accumulator_order`).
+BATCH_NEXT_TO_MINOR_SPATIAL_MIN = 4096
 
 
 def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -88,12 +91,9 @@ def emit_accumulate_loop(
     spatial_order = [t for t in tokens if t != "O"]
     extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
     acc_dtype = "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
-    acc_tokens = accumulator_order(tokens, spec.batch)
-    extent_of = dict(zip(tokens, extents, strict=True)) | {"N": spec.batch}
-    acc_shape = [extent_of[t] for t in acc_tokens]
     total = spec.patch_size
     if unroll is None:
-        large = math.prod(acc_shape) >= LARGE_ACCUMULATOR
+        large = spec.batch * math.prod(extents) >= LARGE_ACCUMULATOR
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
     row_shape = [spec.batch, *spec.out_spatial_in(spatial_order)]
@@ -117,6 +117,9 @@ def emit_accumulate_loop(
     group = None if tiled else window_group(spec.filter_shape, unroll)
     if group is not None:
         unroll = math.prod(spec.filter_shape[group:])
+    acc_tokens = accumulator_order(tokens, spec.batch, unroll * math.prod(spec.out_spatial))
+    extent_of = dict(zip(tokens, extents, strict=True)) | {"N": spec.batch}
+    acc_shape = [extent_of[t] for t in acc_tokens]
 
     def decompose(index: ir.Value, dims: range) -> tuple[ir.Value, dict[int, ir.Value]]:
         """(the index's leading part, window offset per dim) of `index` over window `dims`."""
@@ -206,7 +209,7 @@ def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
     minor each patch element is one broadcast, and the strided cut is cheaper than building
     the patches (prepacked: 1.2 ms against 1.6).
     """
-    return windows_tile(spec) and accumulator_order(_rhs_tokens(spec), spec.batch)[-1] != "O"
+    return windows_tile(spec) and _rhs_tokens(spec)[-1] != "O"
 
 
 def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
@@ -225,18 +228,27 @@ def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
     return m if 1 < size <= MAX_WINDOW_GROUP else None
 
 
-def accumulator_order(rhs_tokens: list, batch: int) -> list:
+def accumulator_order(rhs_tokens: list, batch: int, trip_rhs_elements: int) -> list:
     """accumulate_loop's accumulator dims: rhs's dims without I ("O" or a spatial index), + "N".
 
-    N goes right after O, or right before it when O is rhs's minor dim, so that the fused
-    update walks the batch while one rhs slice is in cache (b8 3x3 OIHW 5.9 -> 5.0 ms;
-    prepacked [I, HW, O]: 7.1 -> 3.8 ms; b8 1x1 c256 14.8 -> 10.4 ms). Before a minor O, a
-    batch under `BATCH_BEFORE_MINOR_O_MIN` makes the next-to-minor loop too short to pay (b2
-    3D: 2.5 -> 4.1 ms), so N stays first there.
+    The fused update should walk the batch while the rhs elements it multiplies are in L1.
+    Before a minor O, N goes next to it (prepacked [I, HW, O]: 7.1 -> 3.8 ms), except that a
+    batch under `BATCH_BEFORE_MINOR_O_MIN` makes that loop too short to pay (b2 3D: 2.5 ->
+    4.1 ms) and N goes first. Before a minor spatial dim, N goes next to it when a trip reads
+    `trip_rhs_elements` (rhs elements per output feature) of at least
+    `BATCH_NEXT_TO_MINOR_SPATIAL_MIN` (b8 3x3 OIHW: 5.1 -> 3.8 ms; b8 3x3 d2: 1.1 -> 0.8),
+    and right after O otherwise, where walking acc and the patch rows in order pays more
+    (b8 1x1 c256: 12.1 -> 10.1 ms; b16 2x2 s2: 3.3 -> 2.6).
     """
-    at = rhs_tokens.index("O") + 1
-    if at == len(rhs_tokens):
-        at = at - 1 if batch >= BATCH_BEFORE_MINOR_O_MIN else 0
+    minor_is_o = rhs_tokens[-1] == "O"
+    if minor_is_o and batch >= BATCH_BEFORE_MINOR_O_MIN:
+        at = len(rhs_tokens) - 1
+    elif minor_is_o:
+        at = 0
+    elif trip_rhs_elements >= BATCH_NEXT_TO_MINOR_SPATIAL_MIN:
+        at = len(rhs_tokens) - 1
+    else:
+        at = rhs_tokens.index("O") + 1
     return [*rhs_tokens[:at], "N", *rhs_tokens[at:]]
 
 
