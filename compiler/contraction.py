@@ -27,7 +27,7 @@ import numpy as np
 from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
-from . import irbuild
+from . import irbuild, shapes
 from .patch_gather import emit_padded_input, emit_patches, feature_major, spatial_major
 from .spec import ConvSpec
 
@@ -47,9 +47,10 @@ MAX_WINDOW_GROUP = 16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
-# ... and next to a minor spatial dim when a trip reads this many rhs elements per output
-# feature, about half of L1 in f32 (measured, see `accumulator_order`).
-BATCH_NEXT_TO_MINOR_SPATIAL_MIN = 4096
+# L1 data cache geometry of x86 cores (32 KiB, 8-way): addresses a multiple of 4 KiB apart
+# share a set (see `accumulator_order`).
+L1_SET_STRIDE = 4096
+L1_WAYS = 8
 
 
 def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -117,7 +118,8 @@ def emit_accumulate_loop(
     group = None if tiled else window_group(spec.filter_shape, unroll)
     if group is not None:
         unroll = math.prod(spec.filter_shape[group:])
-    acc_tokens = accumulator_order(tokens, spec.batch, unroll * math.prod(spec.out_spatial))
+    rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
+    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": spec.batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
@@ -228,25 +230,26 @@ def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
     return m if 1 < size <= MAX_WINDOW_GROUP else None
 
 
-def accumulator_order(rhs_tokens: list, batch: int, trip_rhs_elements: int) -> list:
+def accumulator_order(rhs_tokens: list, batch: int, rows_per_trip: int, rhs_row_stride: int) -> list:
     """accumulate_loop's accumulator dims: rhs's dims without I ("O" or a spatial index), + "N".
 
-    The fused update should walk the batch while the rhs elements it multiplies are in L1.
-    Before a minor O, N goes next to it (prepacked [I, HW, O]: 7.1 -> 3.8 ms), except that a
-    batch under `BATCH_BEFORE_MINOR_O_MIN` makes that loop too short to pay (b2 3D: 2.5 ->
-    4.1 ms) and N goes first. Before a minor spatial dim, N goes next to it when a trip reads
-    `trip_rhs_elements` (rhs elements per output feature) of at least
-    `BATCH_NEXT_TO_MINOR_SPATIAL_MIN` (b8 3x3 OIHW: 5.1 -> 3.8 ms; b8 3x3 d2: 1.1 -> 0.8),
-    and right after O otherwise, where walking acc and the patch rows in order pays more
-    (b8 1x1 c256: 12.1 -> 10.1 ms; b16 2x2 s2: 3.3 -> 2.6).
+    Before a minor O, N goes next to it, so that the fused update walks the batch while one
+    rhs slice is in L1 (prepacked [I, HW, O]: 7.1 -> 3.8 ms), except that a batch under
+    `BATCH_BEFORE_MINOR_O_MIN` makes that loop too short to pay (b2 3D: 2.5 -> 4.1 ms) and N
+    goes first. Before a minor spatial dim, N goes right after O (the update walks acc and
+    the patch rows in order), unless the rhs rows one trip reads (`rows_per_trip`, each
+    `rhs_row_stride` bytes after the last) fall into one L1 set: a multiple of
+    `L1_SET_STRIDE` apart and more of them than `L1_WAYS`. Re-read once per batch element,
+    they then evict each other, and N goes next to the minor dim so that each row is reused
+    while it is in L1 (b8 3x3 32x32 OIHW: 4.7 -> 3.7 ms, b2 3x3x3 16^3: 1.7 -> 1.4; at 40x40
+    and 48x48, with no aliasing, the same order is 14-20% slower).
     """
     minor_is_o = rhs_tokens[-1] == "O"
-    if minor_is_o and batch >= BATCH_BEFORE_MINOR_O_MIN:
+    aliasing = rhs_row_stride % L1_SET_STRIDE == 0 and rows_per_trip > L1_WAYS
+    if minor_is_o and batch >= BATCH_BEFORE_MINOR_O_MIN or not minor_is_o and aliasing:
         at = len(rhs_tokens) - 1
     elif minor_is_o:
         at = 0
-    elif trip_rhs_elements >= BATCH_NEXT_TO_MINOR_SPATIAL_MIN:
-        at = len(rhs_tokens) - 1
     else:
         at = rhs_tokens.index("O") + 1
     return [*rhs_tokens[:at], "N", *rhs_tokens[at:]]
