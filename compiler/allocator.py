@@ -5,7 +5,7 @@ with mmap and returns them to the OS when freed, so every call page-faults its t
 again; on the benchmark machine that doubled the time of the largest cases. Raising glibc's
 mmap and trim thresholds keeps those pages in the process for reuse, at the price of a larger
 resident set. This is process-wide, so localconv never does it by itself: call
-`keep_freed_memory()` once at start-up if you want it (the benchmark's `--tune-allocator`).
+`keep_freed_memory()` once at start-up if you want it.
 
 glibc caps the mmap threshold at 32 MiB on 64-bit machines; for larger temporaries, start the
 process with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge pages: 512x fewer
