@@ -172,6 +172,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
     args = parser.parse_args(argv)
+    names = [c.name for c in CASES]
+    unknown = [name for name in args.cases or () if name not in names]
+    if unknown:
+        parser.error(f"unknown case {', '.join(unknown)}; the cases are: {', '.join(names)}")
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1, got {args.repeat}")
     rates = measure(args.backend)
     print(
         f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
