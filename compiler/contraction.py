@@ -6,8 +6,8 @@
   transposes the whole rhs on every call.
 - `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
-  adds it into an accumulator of rhs's dims without I, plus N next to O
-  (`accumulator_order`). A trip covers a group of window offsets (`window_group`) or
+  adds it into an accumulator of rhs's dims without I, plus N where the batch reuses rhs
+  from L1 (`accumulator_order`). A trip covers a group of window offsets (`window_group`) or
   `unroll` consecutive rows, the remainder peeled after the loop. f16/bf16 accumulate in
   f32. Patch row k is a strided window of the padded input cut inside the loop (no patch
   tensor), except when the windows tile the input and the update vectorizes along a spatial
