@@ -13,6 +13,7 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
+from .contraction import STRATEGY_ATTRIBUTE
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -23,7 +24,8 @@ _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 class PackedWeights:
     """rhs transposed once into the layout a compiled convolution reads fastest.
 
-    The packed layout depends on the strategy the cost model picks for the user's layout:
+    The packed layout depends on the strategy the compiled program uses (the cost model's
+    choice, the autotuned winner or the pipeline's forced strategy):
     for `accumulate_loop` it is [I, rhs spatial..., O], so each step of the loop reads one
     contiguous slice; for `row_loop` with the weights on the dot's left, [rhs spatial..., O,
     I]; otherwise [rhs spatial..., I, O], which the batched dot_general, the position loop and
@@ -35,7 +37,11 @@ class PackedWeights:
 
 
 class Compiled:
-    """An unshared convolution compiled for one backend; call it with (lhs, rhs)."""
+    """An unshared convolution compiled for one backend; call it with (lhs, rhs).
+
+    `strategy` is the contraction strategy the program runs; weights from `prepack` are laid
+    out for it, and calls with them run the same strategy.
+    """
 
     def __init__(
         self,
@@ -43,8 +49,10 @@ class Compiled:
         executable: runner.Executable,
         backend: str = "cpu",
         compiler_options: Mapping[str, Any] | None = None,
+        strategy: str | None = None,
     ) -> None:
         self.spec = spec
+        self.strategy = strategy or cost_model.choose_strategy(spec, backend).strategy
         self._executable = executable
         self._backend = backend
         self._compiler_options = compiler_options
@@ -53,7 +61,7 @@ class Compiled:
     def __call__(self, lhs: Any, rhs: Any) -> jax.Array:
         """The convolution of `lhs` with `rhs` (an array, or `PackedWeights` from `prepack`)."""
         if isinstance(rhs, PackedWeights):
-            if rhs.spec != packed_spec(self.spec):
+            if rhs.spec != packed_spec(self.spec, self.strategy):
                 raise ValueError("rhs was prepacked for a different convolution")
             (result,) = self._packed_executable()(lhs, rhs.array)
             return result
@@ -73,11 +81,16 @@ class Compiled:
             raise ValueError(
                 f"rhs must be {rhs_signature} to prepack, got {array.dtype.name}{list(array.shape)}"
             )
-        return PackedWeights(jax.numpy.transpose(array, packed_order(self.spec)), packed_spec(self.spec))
+        order = packed_order(self.spec, self.strategy)
+        return PackedWeights(jax.numpy.transpose(array, order), packed_spec(self.spec, self.strategy))
 
     def _packed_executable(self) -> runner.Executable:
         if self._packed is None:
-            module = lower_spec(packed_spec(self.spec), backend=self._backend).module
+            from localconv.lowering.pipelines import default_pipeline
+
+            pipeline = default_pipeline(self._backend, self.strategy)
+            spec = packed_spec(self.spec, self.strategy)
+            module = lower_spec(spec, pipeline=pipeline, backend=self._backend).module
             self._packed = runner.compile_module(module, self._backend, self._compiler_options)
         return self._packed
 
@@ -122,7 +135,21 @@ class Lowered:
         elif backend != self.backend and self.pipeline == "default":
             lowered = lower_spec(self.spec, pipeline="default", backend=backend)
         executable = runner.compile_module(lowered.module, backend, compiler_options)
-        return Compiled(self.spec, executable, backend, compiler_options)
+        return Compiled(self.spec, executable, backend, compiler_options, lowered.strategy)
+
+    @property
+    def strategy(self) -> str | None:
+        """The contraction strategy the module records (`localconv.strategy`), if it has one."""
+        found = []
+
+        def visit(op):
+            if STRATEGY_ATTRIBUTE in op.attributes:
+                found.append(ir.StringAttr(op.attributes[STRATEGY_ATTRIBUTE]).value)
+                return ir.WalkResult.INTERRUPT
+            return ir.WalkResult.ADVANCE
+
+        self.module.operation.walk(visit)
+        return found[0] if found else None
 
 
 def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
@@ -253,10 +280,10 @@ def conv_general_dilated_local(
     return primitive.bind_conv(lhs_array, rhs_array, spec)
 
 
-def packed_order(spec: ConvSpec) -> tuple[int, ...]:
-    """The rhs dims of `spec` in packed order (see `PackedWeights`)."""
+def packed_order(spec: ConvSpec, strategy: str | None = None) -> tuple[int, ...]:
+    """The rhs dims of `spec` in packed order for `strategy` (default: the cost model's)."""
     perms = spec.dimension_numbers
-    strategy = cost_model.choose_strategy(spec).strategy
+    strategy = strategy or cost_model.choose_strategy(spec).strategy
     if strategy == "accumulate_loop":
         return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
     if strategy == "row_loop" and row_loop.row_loop_weights_left(spec):
@@ -264,10 +291,10 @@ def packed_order(spec: ConvSpec) -> tuple[int, ...]:
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
 
 
-def packed_spec(spec: ConvSpec) -> ConvSpec:
+def packed_spec(spec: ConvSpec, strategy: str | None = None) -> ConvSpec:
     """`spec` with rhs in the packed layout of `packed_order`."""
     perms = spec.dimension_numbers
-    order = packed_order(spec)
+    order = packed_order(spec, strategy)
     position = {p: i for i, p in enumerate(order)}
     return dataclasses.replace(
         spec,

@@ -11,7 +11,9 @@ from jax import lax
 
 import localconv
 from localconv import autotune
+from localconv.api import packed_order, packed_spec
 from localconv.contraction import STRATEGIES
+from localconv.cost_model import choose_strategy
 
 ARGS = ((1, 1), "SAME", (3, 3))
 
@@ -29,6 +31,19 @@ def operands():
 def cache_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("LOCALCONV_CACHE_DIR", str(tmp_path))
     return tmp_path
+
+
+def record_pipelines(monkeypatch) -> list:
+    """The pipeline of every `lower_spec` call from now on, in order."""
+    pipelines = []
+    lower_spec = localconv.api.lower_spec
+
+    def recording_lower_spec(spec, **kwargs):
+        pipelines.append(kwargs.get("pipeline"))
+        return lower_spec(spec, **kwargs)
+
+    monkeypatch.setattr(localconv.api, "lower_spec", recording_lower_spec)
+    return pipelines
 
 
 @pytest.mark.xla
@@ -58,18 +73,34 @@ def test_a_cached_winner_is_compiled_without_timing(operands, monkeypatch) -> No
         raise AssertionError("timed again although the cache has the winner")
 
     monkeypatch.setattr(autotune, "tune", must_not_tune)
-    pipelines = []
-    lower_spec = localconv.api.lower_spec
-
-    def recording_lower_spec(spec, **kwargs):
-        pipelines.append(kwargs.get("pipeline"))
-        return lower_spec(spec, **kwargs)
-
-    monkeypatch.setattr(localconv.api, "lower_spec", recording_lower_spec)
+    pipelines = record_pipelines(monkeypatch)
     compiled = lowered.compile(autotune=True)
     assert len(pipelines) == 1 and "strategy=position_loop" in pipelines[0]
     np.testing.assert_allclose(
         np.asarray(compiled(lhs, rhs)),
+        np.asarray(lax.conv_general_dilated_local(lhs, rhs, *ARGS)),
+        rtol=1e-5,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("winner", ["row_loop", "position_loop", "batched_dot"])
+def test_prepacked_weights_follow_the_autotuned_strategy(operands, winner, monkeypatch) -> None:
+    lhs, rhs = operands
+    lowered = localconv.lower(lhs, rhs, *ARGS)
+    assert choose_strategy(lowered.spec).strategy == "accumulate_loop" != winner
+    autotune._write_entry(autotune.cache_key(lowered.spec, "cpu"), {"strategy": winner})
+    compiled = lowered.compile(autotune=True)
+    assert compiled.strategy == winner
+    packed = compiled.prepack(rhs)
+    assert packed.spec == packed_spec(lowered.spec, winner)
+    assert packed.array.shape == tuple(rhs.shape[p] for p in packed_order(lowered.spec, winner))
+    pipelines = record_pipelines(monkeypatch)
+    result = compiled(lhs, packed)
+    assert len(pipelines) == 1 and f"strategy={winner}" in pipelines[0]
+    np.testing.assert_allclose(
+        np.asarray(result),
         np.asarray(lax.conv_general_dilated_local(lhs, rhs, *ARGS)),
         rtol=1e-5,
         atol=1e-5,

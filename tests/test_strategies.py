@@ -66,7 +66,11 @@ def test_strategy_matches_jax_at_realistic_size(layer, strategy: str) -> None:
     lhs, rhs, args = operands(layer)
     expected = np.asarray(jax.jit(lambda a, b: lax.conv_general_dilated_local(a, b, *args))(lhs, rhs))
     compiled = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(strategy=strategy)).compile()
-    for label, weights in (("user layout", rhs), ("prepacked", compiled.prepack(rhs))):
+    # Prepacked weights are laid out for, and run by, the compiled strategy.
+    assert compiled.strategy == strategy
+    packed = compiled.prepack(rhs)
+    assert packed.array.shape == tuple(rhs.shape[p] for p in packed_order(compiled.spec, strategy))
+    for label, weights in (("user layout", rhs), ("prepacked", packed)):
         actual = np.asarray(compiled(lhs, weights))
         np.testing.assert_allclose(
             actual, expected, rtol=1e-4, atol=1e-4, err_msg=f"{strategy}, {label}, {layer[0]}"
