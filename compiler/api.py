@@ -53,6 +53,8 @@ class Compiled:
     ) -> None:
         self.spec = spec
         self.strategy = strategy or cost_model.choose_strategy(spec, backend).strategy
+        # The spec of weights packed for this program, checked on every packed call.
+        self._packed_spec = packed_spec(spec, self.strategy)
         self._executable = executable
         self._backend = backend
         self._compiler_options = compiler_options
@@ -61,7 +63,7 @@ class Compiled:
     def __call__(self, lhs: Any, rhs: Any) -> jax.Array:
         """The convolution of `lhs` with `rhs` (an array, or `PackedWeights` from `prepack`)."""
         if isinstance(rhs, PackedWeights):
-            if rhs.spec != packed_spec(self.spec, self.strategy):
+            if rhs.spec != self._packed_spec:
                 raise ValueError("rhs was prepacked for a different convolution")
             (result,) = self._packed_executable()(lhs, rhs.array)
             return result
@@ -82,15 +84,14 @@ class Compiled:
                 f"rhs must be {rhs_signature} to prepack, got {array.dtype.name}{list(array.shape)}"
             )
         order = packed_order(self.spec, self.strategy)
-        return PackedWeights(jax.numpy.transpose(array, order), packed_spec(self.spec, self.strategy))
+        return PackedWeights(jax.numpy.transpose(array, order), self._packed_spec)
 
     def _packed_executable(self) -> runner.Executable:
         if self._packed is None:
             from localconv.lowering.pipelines import default_pipeline
 
             pipeline = default_pipeline(self._backend, self.strategy)
-            spec = packed_spec(self.spec, self.strategy)
-            module = lower_spec(spec, pipeline=pipeline, backend=self._backend).module
+            module = lower_spec(self._packed_spec, pipeline=pipeline, backend=self._backend).module
             self._packed = runner.compile_module(module, self._backend, self._compiler_options)
         return self._packed
 
@@ -140,16 +141,10 @@ class Lowered:
     @property
     def strategy(self) -> str | None:
         """The contraction strategy the module records (`localconv.strategy`), if it has one."""
-        found = []
+        from localconv.lowering.pass_base import ops_where
 
-        def visit(op):
-            if STRATEGY_ATTRIBUTE in op.attributes:
-                found.append(ir.StringAttr(op.attributes[STRATEGY_ATTRIBUTE]).value)
-                return ir.WalkResult.INTERRUPT
-            return ir.WalkResult.ADVANCE
-
-        self.module.operation.walk(visit)
-        return found[0] if found else None
+        found = ops_where(self.module.operation, lambda op: STRATEGY_ATTRIBUTE in op.attributes)
+        return ir.StringAttr(found[0].attributes[STRATEGY_ATTRIBUTE]).value if found else None
 
 
 def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
