@@ -16,7 +16,7 @@ from jax import lax
 
 import localconv
 from localconv.contraction import STRATEGIES
-from localconv.cost_model import choose_strategy, estimate
+from localconv.cost_model import estimate
 from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import measure
 
@@ -117,7 +117,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "lhs": list(spec.lhs_shape),
         "rhs": list(spec.rhs_shape),
         "dimension_numbers": list(case.dimension_numbers),
-        "strategy": choose_strategy(spec).strategy,
+        "strategy": compiled.strategy,
         "flops": cost.flops,
         "min_bytes": cost.min_bytes_moved,
         "jax_ms": times["jax"],

@@ -60,6 +60,22 @@ def test_compiled_runs_with_matching_arguments() -> None:
 
 
 @pytest.mark.xla
+def test_device_resident_arguments_are_not_copied(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = lowered().compile()
+    device = jax.devices("cpu")[0]
+    lhs, rhs = (jax.device_put(x, device) for x in operands())
+    copies = []
+    real_device_put = jax.device_put
+    monkeypatch.setattr(jax, "device_put", lambda x, *a, **k: copies.append(x) or real_device_put(x, *a, **k))
+    result = compiled(lhs, rhs)
+    np.testing.assert_array_equal(np.asarray(result), np.full((2, 4, 5), 9.0, np.float32))
+    assert copies == []
+    host_lhs, _ = operands()
+    compiled(host_lhs, rhs)
+    assert len(copies) == 1 and copies[0] is host_lhs
+
+
+@pytest.mark.xla
 @pytest.mark.parametrize("index", [0, 1])
 def test_wrong_shape_names_argument_and_expected_shape(index: int) -> None:
     compiled = lowered().compile()
