@@ -94,6 +94,12 @@ class Executable:
                 raise ValueError(
                     f"argument {index} must have shape {expected.shape}, got {tuple(array.shape)}"
                 )
+            if isinstance(array, jax.core.Tracer):
+                raise TypeError(
+                    f"argument {index} is traced by a JAX transformation; a compiled program runs "
+                    "concrete arrays: inside jax.jit, grad or vmap call "
+                    "localconv.conv_general_dilated_local instead"
+                )
             on_device = isinstance(array, jax.Array) and array.sharding == self._sharding
             device_args.append(array if on_device else jax.device_put(array, self.device))
         return list(self._loaded.execute(device_args))

@@ -76,6 +76,13 @@ def test_device_resident_arguments_are_not_copied(monkeypatch: pytest.MonkeyPatc
 
 
 @pytest.mark.xla
+def test_traced_arguments_point_to_the_jax_function() -> None:
+    compiled = lowered().compile()
+    with pytest.raises(TypeError, match=r"argument 0 is traced.*localconv\.conv_general_dilated_local"):
+        jax.jit(compiled)(*operands())
+
+
+@pytest.mark.xla
 @pytest.mark.parametrize("index", [0, 1])
 def test_wrong_shape_names_argument_and_expected_shape(index: int) -> None:
     compiled = lowered().compile()
