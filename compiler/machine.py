@@ -44,8 +44,9 @@ def _best_time(fn, *args, repeat: int = 11) -> float:
     return min(times)
 
 
-# Sizes that take each backend's launch latency out of the measurement: on an H100 the CPU's
-# 256 MiB sum and 1536^3 matmul ran in tens of microseconds, so latency halved the rates.
+# (MiB summed, matmul side) per backend, large enough to take launch latency out of the
+# measurement: on an H100 the CPU's 256 MiB sum and 1536^3 matmul ran in tens of
+# microseconds, so latency halved the rates.
 PROBE_SIZES = {"cpu": (256, 1536)}
 ACCELERATOR_PROBE_SIZES = (2048, 8192)
 
