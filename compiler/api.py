@@ -140,10 +140,17 @@ class Lowered:
 
     @property
     def strategy(self) -> str | None:
-        """The contraction strategy the module records (`localconv.strategy`), if it has one."""
+        """The contraction strategy the module runs (`localconv.strategy`), if it records one.
+
+        A composite's attribute only asks for a strategy: until `localconv-legalize-composite`
+        lowers it, XLA runs the composite's decomposition, whose contraction is tagged too.
+        """
         from localconv.lowering.pass_base import ops_where
 
-        found = ops_where(self.module.operation, lambda op: STRATEGY_ATTRIBUTE in op.attributes)
+        found = ops_where(
+            self.module.operation,
+            lambda op: STRATEGY_ATTRIBUTE in op.attributes and op.name != "stablehlo.composite",
+        )
         return ir.StringAttr(found[0].attributes[STRATEGY_ATTRIBUTE]).value if found else None
 
 

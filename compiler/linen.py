@@ -51,6 +51,7 @@ class ConvLocal(nn.ConvLocal):
 
         dimension_numbers = _channels_last(inputs.ndim)
         in_features = inputs.shape[-1]
+        # Shapes (and shape errors) exactly as Flax's layer computes them, so the two agree.
         out_shape = jax.eval_shape(
             lambda lhs, rhs: lax.conv_general_dilated(
                 lhs,

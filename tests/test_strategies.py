@@ -143,6 +143,23 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         assert choose_strategy(packed).strategy == strategy, layer[0]
 
 
+def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
+    lhs, rhs = np.ones((2, 3, 8, 8), np.float32), np.ones((4, 27, 8, 8), np.float32)
+    args = ((1, 1), "SAME", (3, 3))
+    assert (
+        localconv.lower(lhs, rhs, *args).strategy
+        == choose_strategy(localconv.lower(lhs, rhs, *args, pipeline=None).spec).strategy
+    )
+    assert localconv.lower(lhs, rhs, *args, pipeline="O0").strategy == "batched_dot"
+    # The strategy pass alone tags the composite; XLA still runs its batched-dot decomposition.
+    asked = localconv.lower(
+        lhs, rhs, *args, pipeline="builtin.module(localconv-contraction-strategy{strategy=row_loop})"
+    )
+    assert 'localconv.strategy = "row_loop"' in asked.as_text()
+    assert asked.strategy == "batched_dot"
+    assert asked.compile().strategy == "batched_dot"
+
+
 def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
     spec = localconv.ConvSpec.from_arguments(
         (64, 8, 20, 20), "float32", (8, 392, 20, 20), "float32", (1, 1), ((3, 3), (3, 3)), (7, 7)
