@@ -211,7 +211,17 @@ def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
     minor each patch element is one broadcast, and the strided cut is cheaper than building
     the patches (prepacked: 1.2 ms against 1.6).
     """
-    return windows_tile(spec) and _rhs_tokens(spec)[-1] != "O"
+    return windows_tile(spec) and accumulate_loop_vector_dim(spec) is not None
+
+
+def accumulate_loop_vector_dim(spec: ConvSpec) -> int | None:
+    """The spatial dim `accumulate_loop` runs its vectors along, or None when they run along O.
+
+    The accumulator's minor dim is rhs's minor dim other than I, so this follows rhs's layout:
+    a spatial index for OIHW-like layouts, None for HWIO-like ones.
+    """
+    minor = _rhs_tokens(spec)[-1]
+    return None if minor == "O" else minor
 
 
 def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:

@@ -8,22 +8,39 @@ Quantities (bytes are for the result dtype):
 - FLOPs        = 2 * N * O * K * S
 
 Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA (jaxlib
-0.10.2), every strategy timed on every case:
+0.10.2), every strategy timed on every case, and from A/B runs of the two loops on 35 more
+large-batch layers (2026-11-27):
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - `position_loop` when each position's [N, K] x [K, O] matmul has at least
      `LARGE_MATMUL_FLOPS`: it runs near XLA's sgemm rate and the loop's overhead vanishes
      (b128 c256 8x8 3x3 NHWC, 151 MFLOP per position: 67 ms against 82 for the accumulate
      loop; b256 c128 8x8, 75 MFLOP: 43 against 41, a tie);
+   - `row_loop` when the accumulate loop's vectors would run along a spatial dim (OIHW-like
+     rhs) that is strided or shorter than `MIN_VECTOR_EXTENT` (`awkward_vectors`): strided
+     loads and short rows cost it more than the row loop's gather (stride 2, NCHW: b256 c3
+     64x64 5x5 O=16: 23 ms against 35; b64 c8 40x40 7x7 O=16: 9.3 against 12.2; b128 c16
+     32x32 3x3: 7.1 against 10.0; b64 c32 32x32 3x3 O=32: 11.5 against 17.9; 12 or 8
+     positions along the minor dim: b64 c4 12^3 3x3x3: 7.5 against 9.3, 8^3: 2.4 against
+     4.7; b64 c8 12x12 3x3: 1.0 against 1.2). Seven of nine such layers; the exceptions were
+     b64 c16 55x55 7x7 s2 (35 against 56) and a near tie (b64 c3 64x64 5x5 s2, 7.2 against
+     7.8);
    - `accumulate_loop` when O >= `WIDE_MIN_O` and K >= `WIDE_MIN_K`: with the batch next
      to O in its accumulator each rhs slice serves the whole batch from cache, and a long
      contraction amortizes the trips (3x3 layers, batch 64-256, C 32-128, O 32-128: NCHW b64
      c64 32x32 O=32: 47 ms against 100 for the row loop; b128 c64 16x16 O=64: 43 against 60;
      b64 c32 16x16 O=32: 6.3 against 8.1; NHWC b256 c64 16x16 O=64: 59 against 65 and 79
      for the position loop; b64 c128 8x8 O=128: 14.5 against 13.1 for the row loop);
-   - `row_loop` otherwise: a row of small matmuls per trip, one batched dot, cuts the trips
-     and their overhead where O or K is small (b64 c8 20x20 7x7 O=8, 0.4 MFLOP per position:
-     7 ms against 23 for the position loop; b256 c3 64x64 5x5 s2 O=16, K=75: 18-26 against
-     35-56 for the accumulate loop; b256 128x8 c8 3x3 K=72: 101 against 170).
+   - `row_loop` when each position's matmul has at least `ROW_LOOP_MIN_FLOPS`: one batched
+     dot per row runs those at matmul speed, while the accumulator (N x O x positions) is
+     too large to stream on every trip (b256 128x8 c8 3x3 NHWC O=128, K=72, 4.7 MFLOP:
+     101-113 ms against 170-184);
+   - `accumulate_loop` otherwise: small matmuls per position waste the row loop's batched
+     dot, and its gather materializes K times the input per call (b64 c8 20x20 7x7 O=8:
+     3.8-4.4 ms against 4.9-5.3; b64 c3 32x32 9x9 O=8: 2.7 against 8.6; b64 c16 32x32 3x3
+     O=24: 8.9 against 16.9; b64 c32 16x16 3x3 O=8: 1.4 against 2.8; NHWC b256 c8 16x16
+     O=16: 1.9 against 4.2; b64 c8 8x8 O=128: 0.9 against 1.5; 1D b64 c16 256 k5: 1.1
+     against 2.6; a tie at b256 c3 32x32 5x5 O=16: 20 against 22), unless it would build
+     patches over the memory budget, where `row_loop` takes over.
 2. `batched_dot` when rhs's spatial dims are its leading dims (e.g. HWIO), so XLA's batched
    dot reads rhs in place, and each position's matmul has at least `DOT_MATMUL_FLOPS`.
    Below it the loop (with the batch next to O in its accumulator) won every measured
@@ -53,7 +70,7 @@ import math
 import os
 
 from . import shapes
-from .contraction import accumulate_loop_builds_patches
+from .contraction import accumulate_loop_builds_patches, accumulate_loop_vector_dim
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -62,6 +79,8 @@ LARGE_MATMUL_FLOPS = 64_000_000
 WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
+ROW_LOOP_MIN_FLOPS = 4_000_000
+MIN_VECTOR_EXTENT = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,13 +156,24 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 cost,
             )
         patches_fit = not accumulate_loop_builds_patches(spec) or cost.patch_bytes <= budget
-        if spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K and patches_fit:
-            return StrategyChoice(
-                "accumulate_loop",
-                f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "
-                f"and K = {spec.patch_size} >= {WIDE_MIN_K}: each rhs slice serves the whole batch",
-                cost,
-            )
+        awkward = awkward_vectors(spec)
+        wide = spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K
+        if awkward is None and patches_fit:
+            if wide:
+                return StrategyChoice(
+                    "accumulate_loop",
+                    f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "
+                    f"and K = {spec.patch_size} >= {WIDE_MIN_K}: each rhs slice serves the whole batch",
+                    cost,
+                )
+            if per_position < ROW_LOOP_MIN_FLOPS:
+                return StrategyChoice(
+                    "accumulate_loop",
+                    f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
+                    f"({per_position:,} FLOPs < {ROW_LOOP_MIN_FLOPS:,}): a batched dot per row "
+                    "would not pay for its gathered patches",
+                    cost,
+                )
         rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
         row_bytes = cost.patch_bytes // max(rows, 1)
         if row_bytes > budget:
@@ -152,12 +182,14 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 f"a row of patches would take {row_bytes:,} bytes, over the {budget:,}-byte budget",
                 cost,
             )
+        if awkward is not None:
+            why = f"the accumulate loop's vectors {awkward}"
+        elif not patches_fit:
+            why = f"the accumulate loop's patches ({cost.patch_bytes:,} bytes) exceed the budget"
+        else:
+            why = f"{per_position:,} FLOPs per position >= {ROW_LOOP_MIN_FLOPS:,}"
         return StrategyChoice(
-            "row_loop",
-            f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
-            f"({per_position:,} FLOPs < {LARGE_MATMUL_FLOPS:,}, O = {spec.out_features}, "
-            f"K = {spec.patch_size}): one batched dot per row",
-            cost,
+            "row_loop", f"batch {spec.batch} >= {LARGE_BATCH}: one batched dot per row, as {why}", cost
         )
     if cost.patch_bytes > budget:
         return StrategyChoice(
@@ -185,6 +217,29 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         f"< {DOT_MATMUL_FLOPS:,}): the loop beats the batched dot",
         cost,
     )
+
+
+def awkward_vectors(spec: ConvSpec) -> str | None:
+    """Why `accumulate_loop`'s vectors would run poorly, or None where they run well.
+
+    They run along rhs's minor dim other than I. Along O (HWIO-like rhs) each patch element
+    is one broadcast; along a spatial dim they load the input rows, which is slow when the
+    window stride makes those loads strided or when there are fewer than
+    `MIN_VECTOR_EXTENT` output positions along it (one position is no row: that dim
+    vanishes). Where the loop builds patches first (windows that tile the input) its rows
+    are contiguous whatever the stride.
+    """
+    dim = accumulate_loop_vector_dim(spec)
+    if dim is None or spec.out_spatial[dim] == 1 or accumulate_loop_builds_patches(spec):
+        return None
+    if spec.window_strides[dim] > 1:
+        return f"would load input elements {spec.window_strides[dim]} apart along spatial dim {dim}"
+    if spec.out_spatial[dim] < MIN_VECTOR_EXTENT:
+        return (
+            f"would run along {spec.out_spatial[dim]} < {MIN_VECTOR_EXTENT} output positions "
+            f"of spatial dim {dim}"
+        )
+    return None
 
 
 def default_memory_budget() -> int:

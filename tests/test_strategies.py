@@ -140,7 +140,6 @@ def test_prepacked_layout_follows_the_strategy() -> None:
             assert order == (*perms.rhs[2:], perms.rhs[1], perms.rhs[0]), layer[0]
         packed = packed_spec(spec)
         assert packed.rhs_shape == tuple(spec.rhs_shape[p] for p in order)
-        assert choose_strategy(packed).strategy == strategy, layer[0]
 
 
 def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
@@ -162,12 +161,37 @@ def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
 
 def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
     spec = localconv.ConvSpec.from_arguments(
-        (64, 8, 20, 20), "float32", (8, 392, 20, 20), "float32", (1, 1), ((3, 3), (3, 3)), (7, 7)
+        (64, 8, 20, 20), "float32", (8, 392, 10, 10), "float32", (2, 2), ((3, 3), (3, 3)), (7, 7)
     )
-    row_bytes = 64 * 392 * 20 * 4  # N * K * one row of 20 positions, f32
+    row_bytes = 64 * 392 * 10 * 4  # N * K * one row of 10 positions, f32
     assert choose_strategy(spec, memory_budget=row_bytes).strategy == "row_loop"
     over = choose_strategy(spec, memory_budget=row_bytes - 1)
     assert over.strategy == "position_loop" and f"{row_bytes:,} bytes" in over.reason
+
+
+def test_large_batch_rules_follow_the_accumulate_loops_vectors() -> None:
+    """At large batch the row loop takes over where the accumulate loop's vectors would load
+    strided or short input rows, or where each position's matmul is large."""
+
+    def layer(lhs_shape, rhs_shape, strides, filter_shape, dims=NCHW):
+        return localconv.ConvSpec.from_arguments(
+            lhs_shape, "float32", rhs_shape, "float32", strides, "SAME", filter_shape, dimension_numbers=dims
+        )
+
+    small = choose_strategy(layer((64, 8, 20, 20), (8, 72, 20, 20), (1, 1), (3, 3)))
+    assert small.strategy == "accumulate_loop" and f"{2 * 64 * 72 * 8:,} FLOPs < 4,000,000" in small.reason
+    strided = choose_strategy(layer((64, 8, 20, 20), (8, 72, 10, 10), (2, 2), (3, 3)))
+    assert strided.strategy == "row_loop" and "elements 2 apart along spatial dim 1" in strided.reason
+    # HWIO: the vectors run along O and each input element is a broadcast, stride or not.
+    hwio = layer((64, 20, 20, 8), (10, 10, 72, 8), (2, 2), (3, 3), NHWC)
+    assert choose_strategy(hwio).strategy == "accumulate_loop"
+    short = choose_strategy(layer((64, 8, 12, 12), (16, 72, 12, 12), (1, 1), (3, 3)))
+    assert short.strategy == "row_loop" and "12 < 16 output positions" in short.reason
+    # Windows that tile the input: the loop reads contiguous patch rows whatever the stride.
+    tiles = layer((64, 8, 32, 32), (8, 32, 16, 16), (2, 2), (2, 2))
+    assert choose_strategy(tiles).strategy == "accumulate_loop"
+    large = choose_strategy(layer((256, 8, 8, 8), (8, 8, 72, 128), (1, 1), (3, 3), NHWC))
+    assert large.strategy == "row_loop" and f"{2 * 256 * 72 * 128:,} FLOPs per position" in large.reason
 
 
 def test_accumulate_loop_at_large_batch_respects_the_budget_only_when_it_builds_patches() -> None:

@@ -13,10 +13,10 @@
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
 // CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 4,000,000): the loop beats the batched dot"
-// CHECK-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
+// CHECK-LABEL: func.func @batch_64_short_rows_loop_over_rows(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "row_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64 with small matmuls per position (13,824 FLOPs < 64,000,000, O = 4, K = 27): one batched dot per row"
+// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64: one batched dot per row, as the accumulate loop's vectors would run along 5 < 16 output positions of spatial dim 1"
 // CHECK-LABEL: func.func @batch_64_wide_outputs_accumulate(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
@@ -30,7 +30,7 @@
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @hwio_small_matmuls_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
-// LOWERED-LABEL: func.func @batch_64_small_matmuls_loop_over_rows(
+// LOWERED-LABEL: func.func @batch_64_short_rows_loop_over_rows(
 // The row loop reads the input transposed but not padded (the pad is a mask on the gather),
 // rhs moved once as a 2-D transpose, and the rows transposed to NCHW once after the loop.
 // LOWERED: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<64x3x6x5xf32>) -> tensor<6x5x3x64xf32>
@@ -120,11 +120,11 @@ module {
     return %23 : tensor<2x6x5x4xf32>
   }
 
-  func.func @batch_64_small_matmuls_loop_over_rows(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_small_matmuls_loop_over_rows_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
+  func.func @batch_64_short_rows_loop_over_rows(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_short_rows_loop_over_rows_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
     return %0 : tensor<64x4x6x5xf32>
   }
-  func.func private @batch_64_small_matmuls_loop_over_rows_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+  func.func private @batch_64_short_rows_loop_over_rows_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
     %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<64x3x6x5xf32>) -> tensor<6x5x64x3xf32>
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
     %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x64x3xf32>, tensor<f32>) -> tensor<8x7x64x3xf32>
