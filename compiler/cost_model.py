@@ -21,9 +21,10 @@ large-batch layers (2026-11-27):
      64x64 5x5 O=16: 23 ms against 35; b64 c8 40x40 7x7 O=16: 9.3 against 12.2; b128 c16
      32x32 3x3: 7.1 against 10.0; b64 c32 32x32 3x3 O=32: 11.5 against 17.9; 12 or 8
      positions along the minor dim: b64 c4 12^3 3x3x3: 7.5 against 9.3, 8^3: 2.4 against
-     4.7; b64 c8 12x12 3x3: 1.0 against 1.2). Seven of nine such layers; the exceptions were
-     b64 c16 55x55 7x7 s2 (35 against 56) and a near tie (b64 c3 64x64 5x5 s2, 7.2 against
-     7.8);
+     4.7; b64 c8 12x12 3x3: 1.0 against 1.2). Ten of twelve such layers; the exceptions were
+     b64 c16 55x55 7x7 s2 (35 against 56 for the accumulate loop) and a near tie (b64 c3
+     64x64 5x5 s2, 7.8 against 7.2). Below `LARGE_BATCH` the accumulate loop won or tied on
+     seven of nine such layers (b32 c8 40x40 7x7 s2: 9.6 against 12.4);
    - `accumulate_loop` when O >= `WIDE_MIN_O` and K >= `WIDE_MIN_K`: with the batch next
      to O in its accumulator each rhs slice serves the whole batch from cache, and a long
      contraction amortizes the trips (3x3 layers, batch 64-256, C 32-128, O 32-128: NCHW b64
