@@ -158,23 +158,22 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             )
         patches_fit = not accumulate_loop_builds_patches(spec) or cost.patch_bytes <= budget
         awkward = awkward_vectors(spec)
-        wide = spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K
-        if awkward is None and patches_fit:
-            if wide:
-                return StrategyChoice(
-                    "accumulate_loop",
-                    f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "
-                    f"and K = {spec.patch_size} >= {WIDE_MIN_K}: each rhs slice serves the whole batch",
-                    cost,
-                )
-            if per_position < ROW_LOOP_MIN_FLOPS:
-                return StrategyChoice(
-                    "accumulate_loop",
-                    f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
-                    f"({per_position:,} FLOPs < {ROW_LOOP_MIN_FLOPS:,}): a batched dot per row "
-                    "would not pay for its gathered patches",
-                    cost,
-                )
+        accumulate_runs_well = awkward is None and patches_fit
+        if accumulate_runs_well and spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K:
+            return StrategyChoice(
+                "accumulate_loop",
+                f"batch {spec.batch} >= {LARGE_BATCH} with O = {spec.out_features} >= {WIDE_MIN_O} "
+                f"and K = {spec.patch_size} >= {WIDE_MIN_K}: each rhs slice serves the whole batch",
+                cost,
+            )
+        if accumulate_runs_well and per_position < ROW_LOOP_MIN_FLOPS:
+            return StrategyChoice(
+                "accumulate_loop",
+                f"batch {spec.batch} >= {LARGE_BATCH} with small matmuls per position "
+                f"({per_position:,} FLOPs < {ROW_LOOP_MIN_FLOPS:,}): a batched dot per row "
+                "would not pay for its gathered patches",
+                cost,
+            )
         rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
         row_bytes = cost.patch_bytes // max(rows, 1)
         if row_bytes > budget:

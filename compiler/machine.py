@@ -44,17 +44,17 @@ def _best_time(fn, *args, repeat: int = 11) -> float:
     return min(times)
 
 
-# (MiB summed, matmul side) per backend, large enough to take launch latency out of the
-# measurement: on an H100 the CPU's 256 MiB sum and 1536^3 matmul ran in tens of
-# microseconds, so latency halved the rates.
-PROBE_SIZES = {"cpu": (256, 1536)}
+# (MiB summed, matmul side), large enough to take launch latency out of the measurement: on
+# an H100 the CPU's 256 MiB sum and 1536^3 matmul ran in tens of microseconds, so latency
+# halved the rates.
+CPU_PROBE_SIZES = (256, 1536)
 ACCELERATOR_PROBE_SIZES = (2048, 8192)
 
 
 @functools.cache
 def measure(backend: str = "cpu") -> MachineRates:
     """Measures `backend` (a few seconds): a large reduction and a square f32 matmul."""
-    vector_mib, matmul_size = PROBE_SIZES.get(backend, ACCELERATOR_PROBE_SIZES)
+    vector_mib, matmul_size = CPU_PROBE_SIZES if backend == "cpu" else ACCELERATOR_PROBE_SIZES
     device = jax.devices(backend)[0]
     vector = jax.device_put(np.ones(vector_mib * 2**18, np.float32), device)
     read = _best_time(jax.jit(jnp.sum), vector)

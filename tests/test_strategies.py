@@ -14,7 +14,7 @@ import pytest
 from jax import lax
 
 import localconv
-from localconv.api import packed_order, packed_spec
+from localconv.api import lower_spec, packed_order, packed_spec
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
@@ -140,6 +140,9 @@ def test_prepacked_layout_follows_the_strategy() -> None:
             assert order == (*perms.rhs[2:], perms.rhs[1], perms.rhs[0]), layer[0]
         packed = packed_spec(spec)
         assert packed.rhs_shape == tuple(spec.rhs_shape[p] for p in order)
+        # The cost model may choose otherwise for the packed layout (a row-loop layout puts O
+        # minor); the program built for packed weights runs the strategy they were packed for.
+        assert lower_spec(packed, pipeline=default_pipeline(strategy=strategy)).strategy == strategy, layer[0]
 
 
 def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
