@@ -13,7 +13,7 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
-from .contraction import STRATEGY_ATTRIBUTE
+from .contraction import STRATEGY_ATTRIBUTE, packed_keeps_vectors
 from .params import DimensionNumbers
 from .spec import ConvSpec
 
@@ -286,6 +286,8 @@ def packed_order(spec: ConvSpec, strategy: str | None = None) -> tuple[int, ...]
     """The rhs dims of `spec` in packed order for `strategy` (default: the cost model's)."""
     perms = spec.dimension_numbers
     strategy = strategy or cost_model.choose_strategy(spec).strategy
+    if strategy == "accumulate_loop" and packed_keeps_vectors(spec):
+        return (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:]))
     if strategy == "accumulate_loop":
         return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
     if strategy == "row_loop" and row_loop.row_loop_weights_left(spec):

@@ -7,7 +7,10 @@
 - `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
   adds it into an accumulator of rhs's dims without I, plus N where the batch reuses rhs
-  from L1 (`accumulator_order`). A trip covers a group of window offsets (`window_group`) or
+  from L1 (`accumulator_order`). The fused update runs its vectors along rhs's minor dim (O
+  or a spatial dim) or, where output rows along space make poor vectors and the batch is
+  whole vectors, along N (`batch_vectors`): the input is then laid out N-minor, and each rhs
+  element is broadcast across the batch. A trip covers a group of window offsets (`window_group`) or
   `unroll` consecutive rows, the remainder peeled after the loop. f16/bf16 accumulate in
   f32. Patch row k is a strided window of the padded input cut inside the loop (no patch
   tensor), except when the windows tile the input and the update vectorizes along a spatial
@@ -28,7 +31,7 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild, shapes
-from .patch_gather import emit_padded_input, emit_patches, feature_major, spatial_major
+from .patch_gather import emit_padded_input, emit_patches, spatial_major
 from .spec import ConvSpec
 
 STRATEGIES = ("batched_dot", "accumulate_loop", "position_loop", "row_loop")
@@ -47,6 +50,10 @@ MAX_WINDOW_GROUP = 16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
+# XLA CPU's vector width on x86 (256-bit registers, also on AVX-512 machines), and the fewest
+# positions along a spatial dim that make good vector rows (see `batch_vectors`).
+VECTOR_BYTES = 32
+MIN_ROW_EXTENT = 16
 # L1 data cache geometry of x86 cores (32 KiB, 8-way): addresses a multiple of 4 KiB apart
 # share a set (see `accumulator_order`).
 L1_SET_STRIDE = 4096
@@ -91,23 +98,25 @@ def emit_accumulate_loop(
     tokens = _rhs_tokens(spec)
     spatial_order = [t for t in tokens if t != "O"]
     extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
-    acc_dtype = "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
+    acc_dtype = accumulator_dtype(spec)
     total = spec.patch_size
     if unroll is None:
         large = spec.batch * math.prod(extents) >= LARGE_ACCUMULATOR
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
-    row_shape = [spec.batch, *spec.out_spatial_in(spatial_order)]
+    row_tokens = row_order(spec, spatial_order)
+    row_shape = [spec.batch if t == "N" else spec.out_spatial[t] for t in row_tokens]
     tiled = accumulate_loop_builds_patches(spec)
     if tiled:
-        source = emit_patches(spec.patch_spec, lhs, feature_major(spatial_order), loc=loc)
+        source = emit_patches(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
     else:
-        source = emit_padded_input(spec.patch_spec, lhs, ("C", "N", *spatial_order), loc=loc)
+        source = emit_padded_input(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
     index_dtype = "int32" if max(total, *irbuild.shape_of(source)) < 2**31 else "int64"
-    # Each window offset's slice of the input reads (out - 1) * stride + 1 elements per dim.
+    # Each window offset's slice of the input reads (out - 1) * stride + 1 elements per
+    # spatial dim, and the whole batch.
     reach = [
-        (e - 1) * spec.window_strides[t] + 1 if e else 0
-        for t, e in zip(spatial_order, row_shape[1:], strict=True)
+        spec.batch if t == "N" else (e - 1) * spec.window_strides[t] + 1 if e else 0
+        for t, e in zip(row_tokens, row_shape, strict=True)
     ]
 
     # A trip covers whole groups of window offsets where it can (see `window_group`): then the
@@ -119,7 +128,7 @@ def emit_accumulate_loop(
     if group is not None:
         unroll = math.prod(spec.filter_shape[group:])
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
-    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride)
+    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, row_tokens[-1] == "N")
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": spec.batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
@@ -145,10 +154,10 @@ def emit_accumulate_loop(
         # Row k is a strided window of the padded input, cut in the loop, so no patch tensor
         # is materialized (1.1-1.5x faster on the benchmark's layers).
         channel, offsets = position if position is not None else decompose(k, range(n))
-        starts = [channel, zero, *(offsets[t] for t in spatial_order)]
-        window = stablehlo.DynamicSliceOp(source, starts, [1, spec.batch, *reach], loc=loc).result
-        strides = [1, 1, *(spec.window_strides[t] for t in spatial_order)]
-        row = irbuild.slice_(window, [0] * (n + 2), [1, spec.batch, *reach], strides, loc=loc)
+        starts = [channel, *(zero if t == "N" else offsets[t] for t in row_tokens)]
+        window = stablehlo.DynamicSliceOp(source, starts, [1, *reach], loc=loc).result
+        strides = [1, *(1 if t == "N" else spec.window_strides[t] for t in row_tokens)]
+        row = irbuild.slice_(window, [0] * (n + 2), [1, *reach], strides, loc=loc)
         return irbuild.reshape(row, row_shape, loc=loc)
 
     def update(
@@ -157,7 +166,7 @@ def emit_accumulate_loop(
         zero = index_constant(0, index_dtype, loc=loc)
         row = patch_row(source, k, position)
         row = irbuild.convert(row, acc_dtype, loc=loc)
-        row = irbuild.broadcast(row, acc_shape, [acc_tokens.index(t) for t in ("N", *spatial_order)], loc=loc)
+        row = irbuild.broadcast(row, acc_shape, [acc_tokens.index(t) for t in row_tokens], loc=loc)
         starts = [k if p == perms.rhs[1] else zero for p in range(n + 2)]
         sizes = [1 if p == perms.rhs[1] else d for p, d in enumerate(spec.rhs_shape)]
         column = stablehlo.DynamicSliceOp(kernel, starts, sizes, loc=loc).result
@@ -211,17 +220,77 @@ def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
     minor each patch element is one broadcast, and the strided cut is cheaper than building
     the patches (prepacked: 1.2 ms against 1.6).
     """
-    return windows_tile(spec) and accumulate_loop_vector_dim(spec) is not None
+    return windows_tile(spec) and isinstance(accumulate_loop_vector_dim(spec), int)
 
 
-def accumulate_loop_vector_dim(spec: ConvSpec) -> int | None:
-    """The spatial dim `accumulate_loop` runs its vectors along, or None when they run along O.
+def accumulate_loop_vector_dim(spec: ConvSpec) -> int | str | None:
+    """What `accumulate_loop` runs its vectors along: a spatial dim, "N", or None for O.
 
-    The accumulator's minor dim is rhs's minor dim other than I, so this follows rhs's layout:
-    a spatial index for OIHW-like layouts, None for HWIO-like ones.
+    With an HWIO-like rhs (O its minor dim other than I) they run along O. With an OIHW-like
+    rhs, along rhs's minor spatial dim, unless the batch serves better (`batch_vectors`).
     """
     minor = _rhs_tokens(spec)[-1]
-    return None if minor == "O" else minor
+    if minor == "O":
+        return None
+    return "N" if batch_vectors(spec, minor) else minor
+
+
+def batch_vectors(spec: ConvSpec, minor: int) -> bool:
+    """Whether `accumulate_loop` runs its vectors along the batch instead of spatial dim `minor`.
+
+    The patch rows and the accumulator then put N last, and each rhs element is broadcast
+    across the batch. That pays where rows along `minor` make poor vectors (window stride
+    > 1, an extent that is not a whole number of vectors, or fewer than `MIN_ROW_EXTENT`
+    positions) and the batch is whole vectors: from two of them on (b16, 2026-11-27, A/B in
+    one process: b16 c16 55x55 7x7 s2 7.8 -> 3.5 ms; b16 c16 32x32 3x3 s2 1.19 -> 0.48; b16
+    c4 12^3 3x3x3 2.26 -> 0.81; b64 c8 20x20 7x7 3.9 -> 1.5), or from one where rows are
+    unit-stride but ragged (b8 c16 63x63 9x9: 30.9 -> 13.0; b8 c16 31x31 7x7: 3.6 -> 2.2; b8
+    lhs-dilated 16x16 3x3: 1.0 -> 0.68). Not measured to pay: strided rows at one vector of
+    batch (b8 c16 55x55 7x7 s2: 5.3 -> 8.7), a batch that is not whole vectors (b12: 0.5x),
+    rows of whole vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32
+    32x32 3x3: 1.06x), and windows that tile the input, whose space-to-depth patches give
+    contiguous rows (b16 c32 32x32 2x2 s2: 0.37x).
+    """
+    lanes = vector_lanes(spec)
+    if not spec.batch or spec.batch % lanes or windows_tile(spec):
+        return False
+    extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
+    ragged = extent % lanes != 0
+    if spec.batch >= 2 * lanes:
+        return stride > 1 or ragged or extent < MIN_ROW_EXTENT
+    return stride == 1 and ragged and extent >= MIN_ROW_EXTENT
+
+
+def vector_lanes(spec: ConvSpec) -> int:
+    """Elements of accumulate_loop's accumulator per vector register."""
+    return max(1, VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec)))
+
+
+def packed_keeps_vectors(spec: ConvSpec) -> bool:
+    """Whether weights prepacked for accumulate_loop keep the vectors it runs in rhs's layout.
+
+    Packed O-minor ([I, spatial..., O]), the update runs along O. With fewer than two vectors
+    of output features that lost, on every measured layer with O = 8, to vectors along the
+    batch or along unit-stride rows of whole vectors, which [I, O, spatial...] keeps (A/B in
+    one process, O-minor against it: b64 c8 20x20 7x7 4.05 ms against 1.65; b64 c4 12^3
+    3x3x3 5.4 against 2.4; b8 c32 32x32 3x3 1.12 against 0.76; b8 atrous 0.78 against 0.44;
+    b8 1D 0.53 against 0.37; b2 c8 16^3 3x3x3 1.32 against 0.90). O-minor won with ragged rows
+    (b2 c16 28x28 5x5: 0.42 against 0.58; b4 c16 63x63 9x9: 6.9 against 8.9) and with O = 16
+    (b8 c16 31x31 7x7, batch vectors: 1.69 against 2.07).
+    """
+    dim = accumulate_loop_vector_dim(spec)
+    lanes = vector_lanes(spec)
+    if dim is None or spec.out_features >= 2 * lanes:
+        return False
+    if dim == "N":
+        return True
+    extent = spec.out_spatial[dim]
+    return spec.window_strides[dim] == 1 and extent > 0 and extent % lanes == 0
+
+
+def accumulator_dtype(spec: ConvSpec) -> str:
+    """The dtype accumulate_loop sums in: f32 for f16/bf16 results, else the result dtype."""
+    return "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
 
 
 def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
@@ -240,9 +309,17 @@ def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
     return m if 1 < size <= MAX_WINDOW_GROUP else None
 
 
-def accumulator_order(rhs_tokens: list, batch: int, rows_per_trip: int, rhs_row_stride: int) -> list:
+def row_order(spec: ConvSpec, spatial_order: list) -> tuple:
+    """The dims of accumulate_loop's patch rows: ("N", *spatial_order), or N last for batch vectors."""
+    return (*spatial_order, "N") if accumulate_loop_vector_dim(spec) == "N" else ("N", *spatial_order)
+
+
+def accumulator_order(
+    rhs_tokens: list, batch: int, rows_per_trip: int, rhs_row_stride: int, batch_minor: bool = False
+) -> list:
     """accumulate_loop's accumulator dims: rhs's dims without I ("O" or a spatial index), + "N".
 
+    With vectors along the batch (`batch_minor`, see `batch_vectors`) N goes last.
     Before a minor O, N goes next to it, so that the fused update walks the batch while one
     rhs slice is in L1 (prepacked [I, HW, O]: 7.1 -> 3.8 ms), except that a batch under
     `BATCH_BEFORE_MINOR_O_MIN` makes that loop too short to pay (b2 3D: 2.5 -> 4.1 ms) and N
@@ -254,6 +331,8 @@ def accumulator_order(rhs_tokens: list, batch: int, rows_per_trip: int, rhs_row_
     while it is in L1 (b8 3x3 32x32 OIHW: 4.7 -> 3.7 ms, b2 3x3x3 16^3: 1.7 -> 1.4; at 40x40
     and 48x48, with no aliasing, the same order is 14-20% slower).
     """
+    if batch_minor:
+        return [*rhs_tokens, "N"]
     minor_is_o = rhs_tokens[-1] == "O"
     aliasing = rhs_row_stride % L1_SET_STRIDE == 0 and rows_per_trip > L1_WAYS
     if minor_is_o and batch >= BATCH_BEFORE_MINOR_O_MIN or not minor_is_o and aliasing:

@@ -16,7 +16,7 @@ large-batch layers (2026-11-27):
      (b128 c256 8x8 3x3 NHWC, 151 MFLOP per position: 67 ms against 82 for the accumulate
      loop; b256 c128 8x8, 75 MFLOP: 43 against 41, a tie);
    - `row_loop` when the accumulate loop's vectors would run along a spatial dim (OIHW-like
-     rhs) that is strided or shorter than `MIN_VECTOR_EXTENT` (`awkward_vectors`): strided
+     rhs) that is strided or shorter than `MIN_ROW_EXTENT` (`awkward_vectors`): strided
      loads and short rows cost it more than the row loop's gather (stride 2, NCHW: b256 c3
      64x64 5x5 O=16: 23 ms against 35; b64 c8 40x40 7x7 O=16: 9.3 against 12.2; b128 c16
      32x32 3x3: 7.1 against 10.0; b64 c32 32x32 3x3 O=32: 11.5 against 17.9; 12 or 8
@@ -24,7 +24,13 @@ large-batch layers (2026-11-27):
      4.7; b64 c8 12x12 3x3: 1.0 against 1.2). Ten of twelve such layers; the exceptions were
      b64 c16 55x55 7x7 s2 (35 against 56 for the accumulate loop) and a near tie (b64 c3
      64x64 5x5 s2, 7.8 against 7.2). Below `LARGE_BATCH` the accumulate loop won or tied on
-     seven of nine such layers (b32 c8 40x40 7x7 s2: 9.6 against 12.4);
+     seven of nine such layers (b32 c8 40x40 7x7 s2: 9.6 against 12.4). Where the batch is
+     whole vectors the loop runs its vectors along it instead (`batch_vectors`), and those
+     rows are no longer awkward: it then beat the row loop on all eight such layers at b64
+     (b64 c16 55x55 7x7 s2: 11.8 ms against 48; c8 40x40 7x7 s2: 5.1 against 9.3; c3 64x64
+     5x5 s2: 4.5 against 8.3; c4 12^3 3x3x3: 2.3 against 5.7; c8 8^3: 1.0 against 1.8; c8
+     12x12 3x3: 0.36 against 0.70; c16 32x32 3x3 s2: 4.5 against 5.2; c32 32x32 3x3 s2 O=32:
+     10.3 against 10.5) and tied at b256 c3 64x64 5x5 s2 (20-25 ms against 20-21);
    - `accumulate_loop` when O >= `WIDE_MIN_O` and K >= `WIDE_MIN_K`: with the batch next
      to O in its accumulator each rhs slice serves the whole batch from cache, and a long
      contraction amortizes the trips (3x3 layers, batch 64-256, C 32-128, O 32-128: NCHW b64
@@ -71,7 +77,7 @@ import math
 import os
 
 from . import shapes
-from .contraction import accumulate_loop_builds_patches, accumulate_loop_vector_dim
+from .contraction import MIN_ROW_EXTENT, accumulate_loop_builds_patches, accumulate_loop_vector_dim
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -81,7 +87,6 @@ WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
 ROW_LOOP_MIN_FLOPS = 4_000_000
-MIN_VECTOR_EXTENT = 16
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,21 +227,21 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
 def awkward_vectors(spec: ConvSpec) -> str | None:
     """Why `accumulate_loop`'s vectors would run poorly, or None where they run well.
 
-    They run along rhs's minor dim other than I. Along O (HWIO-like rhs) each patch element
-    is one broadcast; along a spatial dim they load the input rows, which is slow when the
-    window stride makes those loads strided or when there are fewer than
-    `MIN_VECTOR_EXTENT` output positions along it (one position is no row: that dim
-    vanishes). Where the loop builds patches first (windows that tile the input) its rows
-    are contiguous whatever the stride.
+    They run along rhs's minor dim other than I, or along the batch. Along O (HWIO-like
+    rhs) each patch element is one broadcast, and along N each rhs element; along a spatial
+    dim they load the input rows, which is slow when the window stride makes those loads
+    strided or when there are fewer than `MIN_ROW_EXTENT` output positions along it (one
+    position is no row: that dim vanishes). Where the loop builds patches first (windows
+    that tile the input) its rows are contiguous whatever the stride.
     """
     dim = accumulate_loop_vector_dim(spec)
-    if dim is None or spec.out_spatial[dim] == 1 or accumulate_loop_builds_patches(spec):
+    if dim in (None, "N") or spec.out_spatial[dim] == 1 or accumulate_loop_builds_patches(spec):
         return None
     if spec.window_strides[dim] > 1:
         return f"would load input elements {spec.window_strides[dim]} apart along spatial dim {dim}"
-    if spec.out_spatial[dim] < MIN_VECTOR_EXTENT:
+    if spec.out_spatial[dim] < MIN_ROW_EXTENT:
         return (
-            f"would run along {spec.out_spatial[dim]} < {MIN_VECTOR_EXTENT} output positions "
+            f"would run along {spec.out_spatial[dim]} < {MIN_ROW_EXTENT} output positions "
             f"of spatial dim {dim}"
         )
     return None

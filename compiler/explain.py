@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from .contraction import accumulate_loop_vector_dim
 from .cost_model import choose_strategy
 from .machine import MachineRates
 from .spec import ConvSpec
+
+
+def vectors(spec: ConvSpec) -> str:
+    """What the accumulate loop's fused update runs its vectors along, in words."""
+    dim = accumulate_loop_vector_dim(spec)
+    if dim is None:
+        return f"along O ({spec.out_features} output features; each input element is broadcast)"
+    if dim == "N":
+        return f"along the batch ({spec.batch}; the output rows along space would vectorize poorly)"
+    return f"along output spatial dim {dim} ({spec.out_spatial[dim]} positions)"
 
 
 def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "cpu") -> str:
@@ -27,6 +38,8 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
         f"  arithmetic intensity {cost.arithmetic_intensity:.2f} FLOP/byte",
         f"  strategy: {choice.strategy} ({choice.reason})",
     ]
+    if choice.strategy == "accumulate_loop":
+        lines.append(f"  accumulate_loop vectors: {vectors(spec)}")
     if rates is not None:
         moved = cost.min_bytes_moved
         bound = rates.bound_seconds(moved, cost.flops)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
 
 from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
@@ -26,11 +25,6 @@ Layout = tuple  # of "N", "C" and spatial indices 0..n-1, in result dim order
 def spatial_major(n: int) -> Layout:
     """[out spatial..., N, K]: the batching-dims-first layout a batched dot_general wants."""
     return (*range(n), "N", "C")
-
-
-def feature_major(spatial_order: Sequence[int]) -> Layout:
-    """[K, N, out spatial...] with spatial dims in `spatial_order`: one row per patch feature."""
-    return ("C", "N", *spatial_order)
 
 
 def patch_shape(patch: PatchSpec, layout: Layout) -> tuple[int, ...]:

@@ -91,8 +91,12 @@ def main(argv: list[str]) -> int:
         print("--dtypes x64 needs JAX_ENABLE_X64=1", file=sys.stderr)
         return 2
 
+    batches = st.one_of(strategies.rarely_zero(3), strategies.VECTOR_BATCHES)
+
     @settings(max_examples=args.examples, derandomize=True, deadline=None, database=None, print_blob=True)
-    @given(strategies.cases(dtypes=SUBPROCESS_DTYPES[args.dtypes]), st.integers(0, 2**32 - 1))
+    @given(
+        strategies.cases(dtypes=SUBPROCESS_DTYPES[args.dtypes], batches=batches), st.integers(0, 2**32 - 1)
+    )
     def sweep(case: Case, seed: int) -> None:
         print(case, file=sys.stderr, flush=True)  # the last case shown if the process aborts
         check_parity(case, seed)

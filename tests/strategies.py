@@ -256,6 +256,9 @@ def dtype_pairs(dtypes: tuple[str, ...], mixed: tuple[tuple[str, str], ...] = ()
 
 
 REAL_DTYPE_PAIRS = dtype_pairs(REAL_DTYPES, MIXED_REAL)
+# Batches of whole vectors for every dtype (2 to 8 lanes), so that the accumulate loop runs
+# its vectors along the batch where rows are strided, ragged or short (`batch_vectors`).
+VECTOR_BATCHES = st.sampled_from([8, 16])
 SPATIAL_DIMS = st.sampled_from([0, 1, 1, 2, 2, 2, 3])
 
 
@@ -266,6 +269,7 @@ def cases(
     spatial_dims: st.SearchStrategy[int] = SPATIAL_DIMS,
     max_size: int = 7,
     min_in_features: int = 1,
+    batches: st.SearchStrategy[int] | None = None,
 ) -> Case:
     """A valid argument set for `conv_general_dilated_local` with small random shapes.
 
@@ -276,7 +280,7 @@ def cases(
     n = draw(spatial_dims)
     dimension_numbers_ = draw(dimension_numbers(n))
     layout = Layout.of(dimension_numbers_, n + 2)
-    batch = draw(rarely_zero(3))
+    batch = draw(rarely_zero(3) if batches is None else batches)
     in_features = draw(rarely_zero(4) if min_in_features == 0 else st.integers(min_in_features, 4))
     in_spatial = [draw(rarely_zero(max_size)) for _ in range(n)]
     filter_shape = [draw(st.integers(1, 3)) for _ in range(n)]

@@ -15,11 +15,14 @@ import sys
 import jax
 import pytest
 import strategies
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from jax import lax
 from parity_check import check_parity
 from strategies import Case, make_case
+
+import localconv
+from localconv.contraction import accumulate_loop_vector_dim
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = st.integers(0, 2**32 - 1)
@@ -37,6 +40,18 @@ def test_parity_default_pipeline(case: Case, seed: int) -> None:
 @given(strategies.cases(), SEEDS)
 def test_parity_O0_pipeline(case: Case, seed: int) -> None:
     check_parity(case, seed, paths=("O0",))
+
+
+@pytest.mark.xla
+@settings(max_examples=strategies.examples(60))
+@given(strategies.cases(batches=strategies.VECTOR_BATCHES, max_size=20), SEEDS)
+def test_parity_batch_vectors(case: Case, seed: int) -> None:
+    """Batches of whole vectors, where the accumulate loop may run its vectors along N."""
+    vectors = accumulate_loop_vector_dim(
+        localconv.lower(*case.operands(seed), *case.params, pipeline=None).spec
+    )
+    event(f"accumulate_loop vectors along {'the batch' if vectors == 'N' else 'O or space'}")
+    check_parity(case, seed)
 
 
 @settings(max_examples=strategies.examples(40))

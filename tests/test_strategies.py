@@ -15,7 +15,7 @@ from jax import lax
 
 import localconv
 from localconv.api import lower_spec, packed_order, packed_spec
-from localconv.contraction import STRATEGIES
+from localconv.contraction import STRATEGIES, accumulate_loop_vector_dim, packed_keeps_vectors
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
 from localconv.row_loop import row_loop_weights_left
@@ -29,6 +29,7 @@ LAYERS = [
     ("b8_c32_32x32_3x3_hwio", (8, 32, 32, 32), 32, (1, 1), "SAME", (3, 3), NHWC, {}),
     ("b1_c16_31x31_9x9", (1, 16, 31, 31), 16, (1, 1), "VALID", (9, 9), NCHW, {}),
     ("b64_c8_20x20_7x7_s2", (64, 8, 20, 20), 8, (2, 2), ((3, 3), (3, 3)), (7, 7), NCHW, {}),
+    ("b8_c8_30x30_5x5_ragged", (8, 8, 30, 30), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
@@ -109,7 +110,8 @@ def test_cost_model_rules() -> None:
     assert choose_strategy(b16_c64_16x16_hwio(64)).strategy == "accumulate_loop"  # 1.2 MFLOP/position
     assert choose_strategy(b16_c64_16x16_hwio(256)).strategy == "batched_dot"  # 4.7 MFLOP/position
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
-    assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "row_loop"
+    assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "accumulate_loop"
+    assert accumulate_loop_vector_dim(specs["b64_c8_20x20_7x7_s2"]) == "N"
     large_matmuls = localconv.ConvSpec.from_arguments(
         (64, 128, 3, 3), "float32", (512, 1152, 1, 1), "float32", (1, 1), "VALID", (3, 3)
     )
@@ -132,7 +134,9 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         perms = spec.dimension_numbers
         strategy = choose_strategy(spec).strategy
         order = packed_order(spec)
-        if strategy == "accumulate_loop":
+        if strategy == "accumulate_loop" and packed_keeps_vectors(spec):
+            assert order == (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:])), layer[0]
+        elif strategy == "accumulate_loop":
             assert order == (perms.rhs[1], *perms.rhs[2:], perms.rhs[0]), layer[0]
         elif strategy == "row_loop" and row_loop_weights_left(spec):
             assert order == (*perms.rhs[2:], perms.rhs[0], perms.rhs[1]), layer[0]
@@ -164,9 +168,9 @@ def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
 
 def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
     spec = localconv.ConvSpec.from_arguments(
-        (64, 8, 20, 20), "float32", (8, 392, 10, 10), "float32", (2, 2), ((3, 3), (3, 3)), (7, 7)
+        (68, 8, 20, 20), "float32", (8, 392, 10, 10), "float32", (2, 2), ((3, 3), (3, 3)), (7, 7)
     )
-    row_bytes = 64 * 392 * 10 * 4  # N * K * one row of 10 positions, f32
+    row_bytes = 68 * 392 * 10 * 4  # N * K * one row of 10 positions, f32
     assert choose_strategy(spec, memory_budget=row_bytes).strategy == "row_loop"
     over = choose_strategy(spec, memory_budget=row_bytes - 1)
     assert over.strategy == "position_loop" and f"{row_bytes:,} bytes" in over.reason
@@ -183,15 +187,24 @@ def test_large_batch_rules_follow_the_accumulate_loops_vectors() -> None:
 
     small = choose_strategy(layer((64, 8, 20, 20), (8, 72, 20, 20), (1, 1), (3, 3)))
     assert small.strategy == "accumulate_loop" and f"{2 * 64 * 72 * 8:,} FLOPs < 4,000,000" in small.reason
-    strided = choose_strategy(layer((64, 8, 20, 20), (8, 72, 10, 10), (2, 2), (3, 3)))
+    # A batch that is not whole vectors leaves the loop's vectors on the strided or short rows.
+    strided = choose_strategy(layer((68, 8, 20, 20), (8, 72, 10, 10), (2, 2), (3, 3)))
     assert strided.strategy == "row_loop" and "elements 2 apart along spatial dim 1" in strided.reason
-    # HWIO: the vectors run along O and each input element is a broadcast, stride or not.
-    hwio = layer((64, 20, 20, 8), (10, 10, 72, 8), (2, 2), (3, 3), NHWC)
-    assert choose_strategy(hwio).strategy == "accumulate_loop"
-    short = choose_strategy(layer((64, 8, 12, 12), (16, 72, 12, 12), (1, 1), (3, 3)))
+    short = choose_strategy(layer((68, 8, 12, 12), (16, 72, 12, 12), (1, 1), (3, 3)))
     assert short.strategy == "row_loop" and "12 < 16 output positions" in short.reason
+    # A batch of whole vectors carries them instead, and the accumulate loop runs well.
+    for lhs_shape, rhs_shape, strides in (
+        ((64, 8, 20, 20), (8, 72, 10, 10), (2, 2)),
+        ((64, 8, 12, 12), (16, 72, 12, 12), (1, 1)),
+    ):
+        spec = layer(lhs_shape, rhs_shape, strides, (3, 3))
+        assert accumulate_loop_vector_dim(spec) == "N"
+        assert choose_strategy(spec).strategy == "accumulate_loop"
+    # HWIO: the vectors run along O and each input element is a broadcast, stride or not.
+    hwio = layer((68, 20, 20, 8), (10, 10, 72, 8), (2, 2), (3, 3), NHWC)
+    assert choose_strategy(hwio).strategy == "accumulate_loop"
     # Windows that tile the input: the loop reads contiguous patch rows whatever the stride.
-    tiles = layer((64, 8, 32, 32), (8, 32, 16, 16), (2, 2), (2, 2))
+    tiles = layer((68, 8, 32, 32), (8, 32, 16, 16), (2, 2), (2, 2))
     assert choose_strategy(tiles).strategy == "accumulate_loop"
     large = choose_strategy(layer((256, 8, 8, 8), (8, 8, 72, 128), (1, 1), (3, 3), NHWC))
     assert large.strategy == "row_loop" and f"{2 * 256 * 72 * 128:,} FLOPs per position" in large.reason
@@ -218,3 +231,54 @@ def test_accumulate_loop_at_large_batch_respects_the_budget_only_when_it_builds_
         assert choose_strategy(spec, memory_budget=patch_bytes).strategy == "accumulate_loop"
     assert choose_strategy(tiles[NCHW], memory_budget=patch_bytes - 1).strategy == "row_loop"
     assert choose_strategy(tiles[NHWC], memory_budget=patch_bytes - 1).strategy == "accumulate_loop"
+
+
+def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vectors() -> None:
+    """The accumulate loop's vector dim by layer: the minor rhs spatial dim, N, or O (None)."""
+
+    def vectors(batch, spatial, strides=(1, 1), window=(3, 3), dims=NCHW, dtype="float32"):
+        lhs_shape = (batch, 8, *spatial) if dims == NCHW else (batch, *spatial, 8)
+        probe = jax.eval_shape(
+            lambda x: lax.conv_general_dilated_patches(x, window, strides, "SAME", dimension_numbers=dims),
+            jax.ShapeDtypeStruct(lhs_shape, np.float32),
+        )
+        out_spatial = probe.shape[2:] if dims == NCHW else probe.shape[1:3]
+        rhs_shape = (16, 8 * window[0] * window[1], *out_spatial)
+        if dims == NHWC:
+            rhs_shape = (*out_spatial, rhs_shape[1], 16)
+        spec = localconv.ConvSpec.from_arguments(
+            lhs_shape, dtype, rhs_shape, dtype, strides, "SAME", window, dimension_numbers=dims
+        )
+        return accumulate_loop_vector_dim(spec)
+
+    assert vectors(8, (30, 30)) == "N"  # ragged unit-stride rows, one vector of batch
+    assert vectors(8, (32, 32)) == 1  # rows of whole vectors
+    assert vectors(8, (12, 12)) == 1  # short rows need two vectors of batch
+    assert vectors(16, (12, 12)) == "N"
+    assert vectors(8, (40, 40), (2, 2)) == 1  # strided rows need two vectors of batch
+    assert vectors(16, (40, 40), (2, 2)) == "N"
+    assert vectors(16, (32, 32)) == 1
+    assert vectors(12, (30, 30)) == 1  # not whole vectors
+    assert vectors(16, (32, 32), (2, 2), (2, 2)) == 1  # windows tile: contiguous patch rows
+    assert vectors(16, (30, 30), dims=NHWC) is None  # HWIO: along O
+    assert vectors(8, (30, 30), dtype="bfloat16") == "N"  # accumulates in f32: 8 lanes
+    assert vectors(4, (30, 30), dtype="complex64") == "N"  # 8-byte elements: 4 lanes
+    assert vectors(4, (30, 30)) == 1
+
+
+def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
+    """With O = 8 (one vector of f32) prepacking keeps batch vectors and rows of whole vectors
+    ([I, O, spatial...]); ragged rows and wider O pack O-minor."""
+
+    def order(batch, spatial, out_features=8, window=(3, 3)):
+        lhs_shape = (batch, 4, *spatial)
+        rhs_shape = (out_features, 4 * window[0] * window[1], *spatial)
+        spec = localconv.ConvSpec.from_arguments(
+            lhs_shape, "float32", rhs_shape, "float32", (1, 1), "SAME", window
+        )
+        return packed_order(spec, "accumulate_loop")
+
+    assert order(16, (12, 12)) == (1, 0, 2, 3)  # batch vectors
+    assert order(2, (32, 32)) == (1, 0, 2, 3)  # rows of whole vectors
+    assert order(2, (30, 30)) == (1, 2, 3, 0)  # ragged rows: O minor
+    assert order(16, (12, 12), out_features=16) == (1, 2, 3, 0)  # two vectors of O

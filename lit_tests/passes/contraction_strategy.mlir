@@ -13,10 +13,13 @@
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
 // CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 4,000,000): the loop beats the batched dot"
-// CHECK-LABEL: func.func @batch_64_short_rows_loop_over_rows(
+// CHECK-LABEL: func.func @batch_68_short_rows_loop_over_rows(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "row_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 64 >= 64: one batched dot per row, as the accumulate loop's vectors would run along 5 < 16 output positions of spatial dim 1"
+// CHECK-SAME: localconv.strategy_reason = "batch 68 >= 64: one batched dot per row, as the accumulate loop's vectors would run along 5 < 16 output positions of spatial dim 1"
+// CHECK-LABEL: func.func @batch_64_short_rows_vectors_along_batch(
+// CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
+// CHECK-SAME: localconv.strategy = "accumulate_loop"
 // CHECK-LABEL: func.func @batch_64_wide_outputs_accumulate(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
@@ -30,10 +33,10 @@
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @hwio_small_matmuls_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
-// LOWERED-LABEL: func.func @batch_64_short_rows_loop_over_rows(
+// LOWERED-LABEL: func.func @batch_68_short_rows_loop_over_rows(
 // The row loop reads the input transposed but not padded (the pad is a mask on the gather),
 // rhs moved once as a 2-D transpose, and the rows transposed to NCHW once after the loop.
-// LOWERED: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<64x3x6x5xf32>) -> tensor<6x5x3x64xf32>
+// LOWERED: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<68x3x6x5xf32>) -> tensor<6x5x3x68xf32>
 // LOWERED-NOT: stablehlo.pad
 // LOWERED: stablehlo.reshape %arg1 : (tensor<4x27x6x5xf32>) -> tensor<108x30xf32>
 // LOWERED-NEXT: stablehlo.transpose %{{.*}}, dims = [1, 0] : (tensor<108x30xf32>) -> tensor<30x108xf32>
@@ -42,10 +45,19 @@
 // LOWERED: %[[PATCHES:.*]] = "stablehlo.gather"
 // LOWERED: stablehlo.compare GE
 // LOWERED: stablehlo.compare LT
-// LOWERED: stablehlo.select %{{.*}}, %[[PATCHES]], %{{.*}} : tensor<5x3x3x3x64xi1>, tensor<5x3x3x3x64xf32>
-// LOWERED: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x64xf32>) -> tensor<5x4x64xf32>
-// LOWERED: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x64xf32>, tensor<1x5x4x64xf32>,
-// LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x64xf32>) -> tensor<64x4x6x5xf32>
+// LOWERED: stablehlo.select %{{.*}}, %[[PATCHES]], %{{.*}} : tensor<5x3x3x3x68xi1>, tensor<5x3x3x3x68xf32>
+// LOWERED: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x68xf32>) -> tensor<5x4x68xf32>
+// LOWERED: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x68xf32>, tensor<1x5x4x68xf32>,
+// LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x68xf32>) -> tensor<68x4x6x5xf32>
+// LOWERED-LABEL: func.func @batch_64_short_rows_vectors_along_batch(
+// Rows of 5 positions make poor vectors and the batch is 8 of them: the padded input is
+// [C, H, W, N] and the accumulator [O, H, W, N], so each update runs along N.
+// LOWERED: stablehlo.transpose %arg0, dims = [1, 2, 3, 0] : (tensor<64x3x6x5xf32>) -> tensor<3x6x5x64xf32>
+// LOWERED: stablehlo.pad {{.*}} : (tensor<3x6x5x64xf32>, tensor<f32>) -> tensor<3x8x7x64xf32>
+// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
+// LOWERED: stablehlo.dynamic_slice {{.*}} sizes = [1, 6, 5, 64] : (tensor<3x8x7x64xf32>
+// LOWERED: stablehlo.broadcast_in_dim {{.*}} : (tensor<6x5x64xf32>) -> tensor<4x6x5x64xf32>
+// LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 0, 1, 2] : (tensor<4x6x5x64xf32>) -> tensor<64x4x6x5xf32>
 // LOWERED-LABEL: func.func @batch_64_wide_outputs_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-NOT: func.func private
@@ -120,11 +132,44 @@ module {
     return %23 : tensor<2x6x5x4xf32>
   }
 
-  func.func @batch_64_short_rows_loop_over_rows(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_short_rows_loop_over_rows_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
+  func.func @batch_68_short_rows_loop_over_rows(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_68_short_rows_loop_over_rows_impl, version = 1 : i32} : (tensor<68x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32>
+    return %0 : tensor<68x4x6x5xf32>
+  }
+  func.func private @batch_68_short_rows_loop_over_rows_impl(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
+    %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<68x3x6x5xf32>) -> tensor<6x5x68x3xf32>
+    %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
+    %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x68x3xf32>, tensor<f32>) -> tensor<8x7x68x3xf32>
+    %2 = stablehlo.slice %1 [0:6, 0:5, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %3 = stablehlo.reshape %2 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %4 = stablehlo.slice %1 [0:6, 1:6, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %5 = stablehlo.reshape %4 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %6 = stablehlo.slice %1 [0:6, 2:7, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %7 = stablehlo.reshape %6 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %8 = stablehlo.slice %1 [1:7, 0:5, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %9 = stablehlo.reshape %8 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %10 = stablehlo.slice %1 [1:7, 1:6, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %11 = stablehlo.reshape %10 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %12 = stablehlo.slice %1 [1:7, 2:7, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %13 = stablehlo.reshape %12 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %14 = stablehlo.slice %1 [2:8, 0:5, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %15 = stablehlo.reshape %14 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %16 = stablehlo.slice %1 [2:8, 1:6, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %17 = stablehlo.reshape %16 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %18 = stablehlo.slice %1 [2:8, 2:7, 0:68, 0:3] : (tensor<8x7x68x3xf32>) -> tensor<6x5x68x3xf32>
+    %19 = stablehlo.reshape %18 : (tensor<6x5x68x3xf32>) -> tensor<6x5x68x3x1xf32>
+    %20 = stablehlo.concatenate %3, %5, %7, %9, %11, %13, %15, %17, %19, dim = 4 : (tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>, tensor<6x5x68x3x1xf32>) -> tensor<6x5x68x3x9xf32>
+    %21 = stablehlo.reshape %20 : (tensor<6x5x68x3x9xf32>) -> tensor<6x5x68x27xf32>
+    %22 = stablehlo.dot_general %21, %arg1, batching_dims = [0, 1] x [2, 3], contracting_dims = [3] x [1], precision = [DEFAULT, DEFAULT] {localconv.strategy = "batched_dot"} : (tensor<6x5x68x27xf32>, tensor<4x27x6x5xf32>) -> tensor<6x5x68x4xf32>
+    %23 = stablehlo.transpose %22, dims = [2, 3, 0, 1] : (tensor<6x5x68x4xf32>) -> tensor<68x4x6x5xf32>
+    return %23 : tensor<68x4x6x5xf32>
+  }
+
+  func.func @batch_64_short_rows_vectors_along_batch(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_64_short_rows_vectors_along_batch_impl, version = 1 : i32} : (tensor<64x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32>
     return %0 : tensor<64x4x6x5xf32>
   }
-  func.func private @batch_64_short_rows_loop_over_rows_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
+  func.func private @batch_64_short_rows_vectors_along_batch_impl(%arg0: tensor<64x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<64x4x6x5xf32> {
     %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<64x3x6x5xf32>) -> tensor<6x5x64x3xf32>
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
     %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x64x3xf32>, tensor<f32>) -> tensor<8x7x64x3xf32>
