@@ -59,6 +59,24 @@ def emit_padded_input(patch: PatchSpec, lhs: ir.Value, layout: Layout, *, loc: i
     )
 
 
+def emit_stride_phases(value: ir.Value, strides: list[int], *, loc: ir.Location) -> ir.Value:
+    """`value` [d0, d1, ...] split into phases [s0, s1, ..., ceil(d0 / s0), ...] by `strides`.
+
+    Element i of dim k moves to phase i % s_k, index i // s_k (the tail is zero-padded to a
+    whole number of strides), so a slice with stride s_k starting at o reads phase o % s_k
+    from o // s_k on with unit stride.
+    """
+    shape = irbuild.shape_of(value)
+    rank = len(shape)
+    counts = [-(-extent // stride) for extent, stride in zip(shape, strides, strict=True)]
+    high = [c * stride - extent for c, stride, extent in zip(counts, strides, shape, strict=True)]
+    zero = irbuild.zero_scalar(irbuild.dtype_name(ir.RankedTensorType(value.type).element_type), loc=loc)
+    padded = irbuild.pad(value, zero, [0] * rank, high, [0] * rank, loc=loc)
+    pairs = [d for count, stride in zip(counts, strides, strict=True) for d in (count, stride)]
+    split = irbuild.reshape(padded, pairs, loc=loc)
+    return irbuild.transpose(split, [2 * k + 1 for k in range(rank)] + [2 * k for k in range(rank)], loc=loc)
+
+
 def emit_patches(
     patch: PatchSpec, lhs: ir.Value, layout: Layout | None = None, *, loc: ir.Location
 ) -> ir.Value:

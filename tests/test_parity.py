@@ -22,7 +22,7 @@ from parity_check import check_parity
 from strategies import Case, make_case
 
 import localconv
-from localconv.contraction import accumulate_loop_vector_dim
+from localconv.contraction import accumulate_loop_vector_dim, stride_phases
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = st.integers(0, 2**32 - 1)
@@ -47,10 +47,9 @@ def test_parity_O0_pipeline(case: Case, seed: int) -> None:
 @given(strategies.cases(batches=strategies.VECTOR_BATCHES, max_size=20), SEEDS)
 def test_parity_batch_vectors(case: Case, seed: int) -> None:
     """Batches of whole vectors, where the accumulate loop may run its vectors along N."""
-    vectors = accumulate_loop_vector_dim(
-        localconv.lower(*case.operands(seed), *case.params, pipeline=None).spec
-    )
-    event(f"accumulate_loop vectors along {'the batch' if vectors == 'N' else 'O or space'}")
+    spec = localconv.lower(*case.operands(seed), *case.params, pipeline=None).spec
+    vectors = "the batch" if accumulate_loop_vector_dim(spec) == "N" else "O or space"
+    event(f"accumulate_loop vectors along {vectors}{', stride phases' if stride_phases(spec) else ''}")
     check_parity(case, seed)
 
 

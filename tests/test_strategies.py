@@ -15,7 +15,12 @@ from jax import lax
 
 import localconv
 from localconv.api import lower_spec, packed_order, packed_spec
-from localconv.contraction import STRATEGIES, accumulate_loop_vector_dim, packed_keeps_vectors
+from localconv.contraction import (
+    STRATEGIES,
+    accumulate_loop_vector_dim,
+    packed_keeps_vectors,
+    stride_phases,
+)
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
 from localconv.row_loop import row_loop_weights_left
@@ -234,7 +239,8 @@ def test_accumulate_loop_at_large_batch_respects_the_budget_only_when_it_builds_
 
 
 def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vectors() -> None:
-    """The accumulate loop's vector dim by layer: the minor rhs spatial dim, N, or O (None)."""
+    """The accumulate loop's vector dim by layer (the minor rhs spatial dim, N, or O as None),
+    and whether it reads stride phases (strided rows, one vector of batch)."""
 
     def vectors(batch, spatial, strides=(1, 1), window=(3, 3), dims=NCHW, dtype="float32"):
         lhs_shape = (batch, 8, *spatial) if dims == NCHW else (batch, *spatial, 8)
@@ -249,21 +255,21 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
         spec = localconv.ConvSpec.from_arguments(
             lhs_shape, dtype, rhs_shape, dtype, strides, "SAME", window, dimension_numbers=dims
         )
-        return accumulate_loop_vector_dim(spec)
+        return accumulate_loop_vector_dim(spec), stride_phases(spec)
 
-    assert vectors(8, (30, 30)) == "N"  # ragged unit-stride rows, one vector of batch
-    assert vectors(8, (32, 32)) == 1  # rows of whole vectors
-    assert vectors(8, (12, 12)) == 1  # short rows need two vectors of batch
-    assert vectors(16, (12, 12)) == "N"
-    assert vectors(8, (40, 40), (2, 2)) == 1  # strided rows need two vectors of batch
-    assert vectors(16, (40, 40), (2, 2)) == "N"
-    assert vectors(16, (32, 32)) == 1
-    assert vectors(12, (30, 30)) == 1  # not whole vectors
-    assert vectors(16, (32, 32), (2, 2), (2, 2)) == 1  # windows tile: contiguous patch rows
-    assert vectors(16, (30, 30), dims=NHWC) is None  # HWIO: along O
-    assert vectors(8, (30, 30), dtype="bfloat16") == "N"  # accumulates in f32: 8 lanes
-    assert vectors(4, (30, 30), dtype="complex64") == "N"  # 8-byte elements: 4 lanes
-    assert vectors(4, (30, 30)) == 1
+    assert vectors(8, (30, 30)) == ("N", False)  # ragged unit-stride rows, one vector of batch
+    assert vectors(8, (32, 32)) == (1, False)  # rows of whole vectors
+    assert vectors(8, (12, 12)) == (1, False)  # short rows need two vectors of batch
+    assert vectors(16, (12, 12)) == ("N", False)
+    assert vectors(8, (40, 40), (2, 2)) == ("N", True)  # strided rows, read from stride phases
+    assert vectors(16, (40, 40), (2, 2)) == ("N", False)
+    assert vectors(16, (32, 32)) == (1, False)
+    assert vectors(12, (30, 30)) == (1, False)  # not whole vectors
+    assert vectors(16, (32, 32), (2, 2), (2, 2)) == (1, False)  # windows tile: contiguous patch rows
+    assert vectors(16, (30, 30), dims=NHWC) == (None, False)  # HWIO: along O
+    assert vectors(8, (30, 30), dtype="bfloat16") == ("N", False)  # accumulates in f32: 8 lanes
+    assert vectors(4, (30, 30), dtype="complex64") == ("N", False)  # 8-byte elements: 4 lanes
+    assert vectors(4, (30, 30)) == (1, False)
 
 
 def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
