@@ -11,11 +11,11 @@
   or a spatial dim) or, where output rows along space make poor vectors and the batch is
   whole vectors, along N (`batch_vectors`): the input is then laid out N-minor, and each rhs
   element is broadcast across the batch; with a batch of one vector, strided rows are read
-  from the input split into stride phases (`stride_phases`). A trip covers a group of window offsets (`window_group`) or
-  `unroll` consecutive rows, the remainder peeled after the loop. f16/bf16 accumulate in
-  f32. Patch row k is a strided window of the padded input cut inside the loop (no patch
-  tensor), except when the windows tile the input and the update vectorizes along a spatial
-  dim, where the patches are a cheap space-to-depth built once.
+  from the input split into stride phases (`stride_phases`). A trip covers a group of window
+  offsets (`window_group`) or `unroll` consecutive rows, the remainder peeled after the loop.
+  f16/bf16 accumulate in f32. Patch row k is a strided window of the padded input cut inside
+  the loop (no patch tensor), except when the windows tile the input and the update
+  vectorizes along a spatial dim, where the patches are a cheap space-to-depth built once.
 - `position_loop`: a `stablehlo.while` over output positions; each iteration cuts its window
   out of the padded input and does one [N, K] x [K, O] dot with that position's rhs slice.
   Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
@@ -268,11 +268,11 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     one process: b16 c16 55x55 7x7 s2 7.8 -> 3.5 ms; b16 c16 32x32 3x3 s2 1.19 -> 0.48; b16
     c4 12^3 3x3x3 2.26 -> 0.81; b64 c8 20x20 7x7 3.9 -> 1.5), or from one where rows are
     unit-stride but ragged (b8 c16 63x63 9x9: 30.9 -> 13.0; b8 c16 31x31 7x7: 3.6 -> 2.2; b8
-    lhs-dilated 16x16 3x3: 1.0 -> 0.68). Not measured to pay: strided rows at one vector of
-    batch (b8 c16 55x55 7x7 s2: 5.3 -> 8.7), a batch that is not whole vectors (b12: 0.5x),
-    rows of whole vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32
-    32x32 3x3: 1.06x), and windows that tile the input, whose space-to-depth patches give
-    contiguous rows (b16 c32 32x32 2x2 s2: 0.37x).
+    lhs-dilated 16x16 3x3: 1.0 -> 0.68) or strided, read from stride phases (`stride_phases`).
+    Not measured to pay: a batch that is not whole vectors (b12: 0.5x), rows of whole
+    vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32 32x32 3x3:
+    1.06x; 1D rows of 64-1024: 0.5-1.6x), and windows that tile the input, whose
+    space-to-depth patches give contiguous rows (b16 c32 32x32 2x2 s2: 0.37x).
     """
     lanes = vector_lanes(spec)
     if not spec.batch or spec.batch % lanes or windows_tile(spec):
