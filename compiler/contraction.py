@@ -55,6 +55,10 @@ BATCH_BEFORE_MINOR_O_MIN = 8
 # positions along a spatial dim that make good vector rows (see `batch_vectors`).
 VECTOR_BYTES = 32
 MIN_ROW_EXTENT = 16
+# Vectors along the batch pad it with zeros up to whole vectors where that adds at most
+# 1 / MAX_BATCH_PADDING of a batch below MAX_PADDED_BATCH (see `batch_vectors`).
+MAX_BATCH_PADDING = 3
+MAX_PADDED_BATCH = 64
 # L1 data cache geometry of x86 cores (32 KiB, 8-way): addresses a multiple of 4 KiB apart
 # share a set (see `accumulator_order`).
 L1_SET_STRIDE = 4096
@@ -106,12 +110,18 @@ def emit_accumulate_loop(
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
     row_tokens = row_order(spec, spatial_order)
-    row_shape = [spec.batch if t == "N" else spec.out_spatial[t] for t in row_tokens]
+    # Vectors along the batch run over whole vectors: the batch is zero-padded up to them.
+    batch = vector_batch(spec) if row_tokens[-1] == "N" else spec.batch
+    row_shape = [batch if t == "N" else spec.out_spatial[t] for t in row_tokens]
     tiled = accumulate_loop_builds_patches(spec)
     if tiled:
         source = emit_patches(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
     else:
         source = emit_padded_input(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
+    if batch > spec.batch:
+        extra = [batch - spec.batch if t == "N" else 0 for t in ("C", *row_tokens)]
+        zero = irbuild.zero_scalar(irbuild.dtype_name(ir.RankedTensorType(source.type).element_type), loc=loc)
+        source = irbuild.pad(source, zero, [0] * (n + 2), extra, [0] * (n + 2), loc=loc)
     # The window strides along the source's dims; with `stride_phases` the source is split
     # into phases along them, so that every patch row is a unit-stride slice.
     source_strides = [1, *(1 if t == "N" else spec.window_strides[t] for t in row_tokens)]
@@ -122,7 +132,7 @@ def emit_accumulate_loop(
     # Each window offset's slice of the input reads (out - 1) * stride + 1 elements per
     # spatial dim, and the whole batch.
     reach = [
-        spec.batch if t == "N" else (e - 1) * spec.window_strides[t] + 1 if e else 0
+        batch if t == "N" else (e - 1) * spec.window_strides[t] + 1 if e else 0
         for t, e in zip(row_tokens, row_shape, strict=True)
     ]
 
@@ -136,7 +146,7 @@ def emit_accumulate_loop(
         unroll = math.prod(spec.filter_shape[group:])
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, row_tokens[-1] == "N")
-    extent_of = dict(zip(tokens, extents, strict=True)) | {"N": spec.batch}
+    extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
     def decompose(flat: ir.Value, dims: range) -> tuple[ir.Value, dict[int, ir.Value | int]]:
@@ -227,6 +237,14 @@ def emit_accumulate_loop(
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
     for k in range(trips * unroll, total):
         acc = update(acc, source, rhs, index_constant(k, index_dtype, loc=loc))
+    if batch > spec.batch:
+        acc = irbuild.slice_(
+            acc,
+            [0] * (n + 2),
+            [spec.batch if t == "N" else d for t, d in zip(acc_tokens, acc_shape, strict=True)],
+            [1] * (n + 2),
+            loc=loc,
+        )
     acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
     source_of = {perms.out[0]: acc_tokens.index("N"), perms.out[1]: acc_tokens.index("O")}
     source_of.update({perms.out[2 + i]: acc_tokens.index(i) for i in range(n)})
@@ -269,17 +287,25 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     c4 12^3 3x3x3 2.26 -> 0.81; b64 c8 20x20 7x7 3.9 -> 1.5), or from one where rows are
     unit-stride but ragged (b8 c16 63x63 9x9: 30.9 -> 13.0; b8 c16 31x31 7x7: 3.6 -> 2.2; b8
     lhs-dilated 16x16 3x3: 1.0 -> 0.68) or strided, read from stride phases (`stride_phases`).
-    Not measured to pay: a batch that is not whole vectors (b12: 0.5x), rows of whole
-    vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32 32x32 3x3:
-    1.06x; 1D rows of 64-1024: 0.5-1.6x), and windows that tile the input, whose
+    A batch below `MAX_PADDED_BATCH` that is not whole vectors is zero-padded up to them where
+    that adds at most a third (b6-b20: 1.2-2.6x on 28 layers, e.g. b12 c16 63x63 9x9 44.5 ->
+    20.1 ms, b7 c8 20x20 7x7 1.02 -> 0.60, b14 c16 55x55 7x7 s2 10.7 -> 5.5; at b100 a
+    strided 3x3 layer tied with the row loop, so large batches are not padded).
+    Not measured to pay: vectors over a batch that is not whole vectors (b12: 0.5x), rows
+    of whole vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32 32x32
+    3x3: 1.06x; 1D rows of 64-1024: 0.5-1.6x), and windows that tile the input, whose
     space-to-depth patches give contiguous rows (b16 c32 32x32 2x2 s2: 0.37x).
     """
     lanes = vector_lanes(spec)
-    if not spec.batch or spec.batch % lanes or windows_tile(spec):
+    batch = vector_batch(spec)
+    padding = batch - spec.batch
+    if padding and (spec.batch >= MAX_PADDED_BATCH or MAX_BATCH_PADDING * padding > spec.batch):
+        return False
+    if not spec.batch or windows_tile(spec):
         return False
     extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
     ragged = extent % lanes != 0
-    if spec.batch >= 2 * lanes:
+    if batch >= 2 * lanes:
         return stride > 1 or ragged or extent < MIN_ROW_EXTENT
     return stride > 1 or ragged and extent >= MIN_ROW_EXTENT
 
@@ -296,9 +322,15 @@ def stride_phases(spec: ConvSpec) -> bool:
     """
     return (
         accumulate_loop_vector_dim(spec) == "N"
-        and spec.batch < 2 * vector_lanes(spec)
+        and vector_batch(spec) < 2 * vector_lanes(spec)
         and any(stride > 1 for stride in spec.window_strides)
     )
+
+
+def vector_batch(spec: ConvSpec) -> int:
+    """The batch rounded up to whole vectors: what vectors along the batch run over."""
+    lanes = vector_lanes(spec)
+    return -(-spec.batch // lanes) * lanes
 
 
 def vector_lanes(spec: ConvSpec) -> int:

@@ -35,6 +35,7 @@ LAYERS = [
     ("b1_c16_31x31_9x9", (1, 16, 31, 31), 16, (1, 1), "VALID", (9, 9), NCHW, {}),
     ("b64_c8_20x20_7x7_s2", (64, 8, 20, 20), 8, (2, 2), ((3, 3), (3, 3)), (7, 7), NCHW, {}),
     ("b8_c8_30x30_5x5_ragged", (8, 8, 30, 30), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
+    ("b12_c8_27x27_3x3_s2_padded_batch", (12, 8, 27, 27), 16, (2, 2), "VALID", (3, 3), NCHW, {}),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
@@ -264,7 +265,9 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
     assert vectors(8, (40, 40), (2, 2)) == ("N", True)  # strided rows, read from stride phases
     assert vectors(16, (40, 40), (2, 2)) == ("N", False)
     assert vectors(16, (32, 32)) == (1, False)
-    assert vectors(12, (30, 30)) == (1, False)  # not whole vectors
+    assert vectors(12, (30, 30)) == ("N", False)  # zero-padded to 16: a third more
+    assert vectors(10, (30, 30)) == (1, False)  # padding to 16 would add more than a third
+    assert vectors(6, (40, 40), (2, 2)) == ("N", True)  # padded to one vector of 8
     assert vectors(16, (32, 32), (2, 2), (2, 2)) == (1, False)  # windows tile: contiguous patch rows
     assert vectors(16, (30, 30), dims=NHWC) == (None, False)  # HWIO: along O
     assert vectors(8, (30, 30), dtype="bfloat16") == ("N", False)  # accumulates in f32: 8 lanes
