@@ -109,19 +109,17 @@ def emit_accumulate_loop(
         large = spec.batch * math.prod(extents) >= LARGE_ACCUMULATOR
         unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, total))
-    row_tokens = row_order(spec, spatial_order)
-    # Vectors along the batch run over whole vectors: the batch is zero-padded up to them.
-    batch = vector_batch(spec) if row_tokens[-1] == "N" else spec.batch
+    # With vectors along the batch, N goes last in the patch rows and the accumulator, and the
+    # batch is zero-padded up to whole vectors.
+    batch_minor = accumulate_loop_vector_dim(spec) == "N"
+    row_tokens = (*spatial_order, "N") if batch_minor else ("N", *spatial_order)
+    batch = vector_batch(spec) if batch_minor else spec.batch
     row_shape = [batch if t == "N" else spec.out_spatial[t] for t in row_tokens]
     tiled = accumulate_loop_builds_patches(spec)
     if tiled:
         source = emit_patches(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
     else:
-        source = emit_padded_input(spec.patch_spec, lhs, ("C", *row_tokens), loc=loc)
-    if batch > spec.batch:
-        extra = [batch - spec.batch if t == "N" else 0 for t in ("C", *row_tokens)]
-        zero = irbuild.zero_scalar(irbuild.dtype_name(ir.RankedTensorType(source.type).element_type), loc=loc)
-        source = irbuild.pad(source, zero, [0] * (n + 2), extra, [0] * (n + 2), loc=loc)
+        source = emit_padded_input(spec.patch_spec, lhs, ("C", *row_tokens), batch, loc=loc)
     # The window strides along the source's dims; with `stride_phases` the source is split
     # into phases along them, so that every patch row is a unit-stride slice.
     source_strides = [1, *(1 if t == "N" else spec.window_strides[t] for t in row_tokens)]
@@ -145,7 +143,7 @@ def emit_accumulate_loop(
     if group is not None:
         unroll = math.prod(spec.filter_shape[group:])
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
-    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, row_tokens[-1] == "N")
+    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
@@ -261,7 +259,7 @@ def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
     minor each patch element is one broadcast, and the strided cut is cheaper than building
     the patches (prepacked: 1.2 ms against 1.6).
     """
-    return windows_tile(spec) and isinstance(accumulate_loop_vector_dim(spec), int)
+    return windows_tile(spec) and _rhs_tokens(spec)[-1] != "O"
 
 
 def accumulate_loop_vector_dim(spec: ConvSpec) -> int | str | None:
@@ -299,9 +297,9 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     lanes = vector_lanes(spec)
     batch = vector_batch(spec)
     padding = batch - spec.batch
-    if padding and (spec.batch >= MAX_PADDED_BATCH or MAX_BATCH_PADDING * padding > spec.batch):
-        return False
     if not spec.batch or windows_tile(spec):
+        return False
+    if padding and (spec.batch >= MAX_PADDED_BATCH or MAX_BATCH_PADDING * padding > spec.batch):
         return False
     extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
     ragged = extent % lanes != 0
@@ -379,11 +377,6 @@ def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
     at_most = [(m, size) for m, size in sizes if size <= max(unroll, filter_shape[-1])]
     m, size = at_least[0] if at_least else at_most[-1] if at_most else (None, 1)
     return m if 1 < size <= MAX_WINDOW_GROUP else None
-
-
-def row_order(spec: ConvSpec, spatial_order: list) -> tuple:
-    """The dims of accumulate_loop's patch rows: ("N", *spatial_order), or N last for batch vectors."""
-    return (*spatial_order, "N") if accumulate_loop_vector_dim(spec) == "N" else ("N", *spatial_order)
 
 
 def accumulator_order(

@@ -34,8 +34,13 @@ def patch_shape(patch: PatchSpec, layout: Layout) -> tuple[int, ...]:
     return tuple(extents[token] for token in layout)
 
 
-def emit_padded_input(patch: PatchSpec, lhs: ir.Value, layout: Layout, *, loc: ir.Location) -> ir.Value:
-    """lhs in `layout`, in `patch.dtype`, dilated and padded: what every window reads from."""
+def emit_padded_input(
+    patch: PatchSpec, lhs: ir.Value, layout: Layout, batch: int | None = None, *, loc: ir.Location
+) -> ir.Value:
+    """lhs in `layout`, in `patch.dtype`, dilated and padded: what every window reads from.
+
+    With `batch`, the batch dim is also zero-padded at its end up to that size.
+    """
     n = len(patch.filter_shape)
     position = {"N": patch.lhs_perm[0], "C": patch.lhs_perm[1]}
     position.update({i: patch.lhs_perm[2 + i] for i in range(n)})
@@ -47,6 +52,8 @@ def emit_padded_input(patch: PatchSpec, lhs: ir.Value, layout: Layout, *, loc: i
 
     low = per_dim(lambda i: max(patch.padding[i][0], 0), 0)
     high = per_dim(lambda i: max(patch.padding[i][1], 0), 0)
+    if batch is not None:
+        high[layout.index("N")] = batch - patch.batch
     interior = per_dim(lambda i: patch.lhs_dilation[i] - 1, 0)
     if any(low) or any(high) or any(interior):
         zero = irbuild.zero_scalar(patch.dtype, loc=loc)
