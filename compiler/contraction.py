@@ -8,11 +8,12 @@
   row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
   adds it into an accumulator of rhs's dims without I, plus N where the batch reuses rhs
   from L1 (`accumulator_order`). The fused update runs its vectors along rhs's minor dim (O
-  or a spatial dim) or, where output rows along space make poor vectors and the batch is
-  whole vectors, along N (`batch_vectors`): the input is then laid out N-minor, and each rhs
-  element is broadcast across the batch; with a batch of one vector, strided rows are read
-  from the input split into stride phases (`stride_phases`). A trip covers a group of window
-  offsets (`window_group`) or `unroll` consecutive rows, the remainder peeled after the loop.
+  or a spatial dim) or, where the batch is whole vectors and output rows along space make
+  poor vectors or a trip makes 5-8 updates, along N (`batch_vectors`): the input is then
+  laid out N-minor, and each rhs element is broadcast across the batch; with a batch of one
+  vector, strided rows are read from the input split into stride phases (`stride_phases`).
+  A trip covers a group of window offsets (`window_group`) or `unroll` consecutive rows
+  (`loop_trip`), the remainder peeled after the loop.
   f16/bf16 accumulate in f32. Patch row k is a strided window of the padded input cut inside
   the loop (no patch tensor), except when the windows tile the input and the update
   vectorizes along a spatial dim, where the patches are a cheap space-to-depth built once.
@@ -59,6 +60,9 @@ MIN_ROW_EXTENT = 16
 # 1 / MAX_BATCH_PADDING of a batch below MAX_PADDED_BATCH (see `batch_vectors`).
 MAX_BATCH_PADDING = 3
 MAX_PADDED_BATCH = 64
+# Vectors along a batch of whole vectors pay on any rows when an accumulate_loop trip makes
+# this many updates and at most L1_WAYS (see `batch_vectors`).
+MIN_BATCH_VECTOR_TRIP = 5
 # L1 data cache geometry of x86 cores (32 KiB, 8-way): addresses a multiple of 4 KiB apart
 # share a set (see `accumulator_order`).
 L1_SET_STRIDE = 4096
@@ -105,10 +109,6 @@ def emit_accumulate_loop(
     extents = [spec.out_features if t == "O" else spec.out_spatial[t] for t in tokens]
     acc_dtype = accumulator_dtype(spec)
     total = spec.patch_size
-    if unroll is None:
-        large = spec.batch * math.prod(extents) >= LARGE_ACCUMULATOR
-        unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
-    unroll = max(1, min(unroll, total))
     # With vectors along the batch, N goes last in the patch rows and the accumulator, and the
     # batch is zero-padded up to whole vectors.
     batch_minor = accumulate_loop_vector_dim(spec) == "N"
@@ -139,9 +139,7 @@ def emit_accumulate_loop(
     # offsets are computed, once per trip. XLA runs every scalar index op as its own thunk,
     # and with one (c, offsets) decomposition per update they cost as much as the update
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
-    group = None if tiled else window_group(spec.filter_shape, unroll)
-    if group is not None:
-        unroll = math.prod(spec.filter_shape[group:])
+    group, unroll = loop_trip(spec, unroll)
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
@@ -285,13 +283,20 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     c4 12^3 3x3x3 2.26 -> 0.81; b64 c8 20x20 7x7 3.9 -> 1.5), or from one where rows are
     unit-stride but ragged (b8 c16 63x63 9x9: 30.9 -> 13.0; b8 c16 31x31 7x7: 3.6 -> 2.2; b8
     lhs-dilated 16x16 3x3: 1.0 -> 0.68) or strided, read from stride phases (`stride_phases`).
+    Where the batch is whole vectors and a trip makes `MIN_BATCH_VECTOR_TRIP` to `L1_WAYS`
+    updates (`loop_trip`: 5x5 and 7x7 windows, 1D windows of 5 to 8), batch vectors won on
+    rows of any kind (2026-11-27, A/B in one process against spatial vectors, 40 layers, 1D
+    and 2D, b8-b64: 1.10-1.81x on all but one, b64 1D c32 k5 at 0.86x; b32 1D c64 256 k5
+    6.7 -> 5.1 ms, b32 c16 36x36 5x5 17.2 -> 9.5, b16 3D 5^3 11.7 -> 7.0). With 3 or 4
+    updates (1D k3, 1x1 windows) they lost on 8 of 9 layers (0.39-1.04x), with 9 or 15 the
+    result was mixed (1D k9 0.90-1.42x; 3x3 0.70-1.22x; 3x5 and 5x3 at 15: 0.62-0.67x).
     A batch below `MAX_PADDED_BATCH` that is not whole vectors is zero-padded up to them where
     that adds at most a third (b6-b20: 1.2-2.6x on 28 layers, e.g. b12 c16 63x63 9x9 44.5 ->
     20.1 ms, b7 c8 20x20 7x7 1.02 -> 0.60, b14 c16 55x55 7x7 s2 10.7 -> 5.5; at b100 a
     strided 3x3 layer tied with the row loop, so large batches are not padded).
-    Not measured to pay: vectors over a batch that is not whole vectors (b12: 0.5x), rows
-    of whole vectors (b16 c16 32x32 atrous: 0.80x; b16 c256 16x16 1x1: 0.37x; b16 c32 32x32
-    3x3: 1.06x; 1D rows of 64-1024: 0.5-1.6x), and windows that tile the input, whose
+    Not measured to pay: vectors over a batch that is not whole vectors (b12: 0.5x), other
+    trips on rows of whole vectors (b16 c16 32x32 atrous 3x3: 0.80-0.89x; b16 c256 16x16 1x1:
+    0.37-0.40x; b64 c16 32x32 3x3: 0.72x), and windows that tile the input, whose
     space-to-depth patches give contiguous rows (b16 c32 32x32 2x2 s2: 0.37x).
     """
     lanes = vector_lanes(spec)
@@ -303,6 +308,8 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
         return False
     extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
     ragged = extent % lanes != 0
+    if not padding and MIN_BATCH_VECTOR_TRIP <= loop_trip(spec)[1] <= L1_WAYS:
+        return True
     if batch >= 2 * lanes:
         return stride > 1 or ragged or extent < MIN_ROW_EXTENT
     return stride > 1 or ragged and extent >= MIN_ROW_EXTENT
@@ -361,6 +368,20 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
 def accumulator_dtype(spec: ConvSpec) -> str:
     """The dtype accumulate_loop sums in: f32 for f16/bf16 results, else the result dtype."""
     return "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
+
+
+def loop_trip(spec: ConvSpec, unroll: int | None = None) -> tuple[int | None, int]:
+    """accumulate_loop's trip: (first window dim of the offsets it groups or None, updates).
+
+    `unroll` updates per trip are asked for (default: by the accumulator's size, see
+    DEFAULT_UNROLL); a group of window offsets (`window_group`) replaces them.
+    """
+    if unroll is None:
+        large = spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
+        unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
+    unroll = max(1, min(unroll, spec.patch_size))
+    group = None if accumulate_loop_builds_patches(spec) else window_group(spec.filter_shape, unroll)
+    return (group, math.prod(spec.filter_shape[group:])) if group is not None else (None, unroll)
 
 
 def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:

@@ -265,6 +265,14 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
     assert vectors(8, (40, 40), (2, 2)) == ("N", True)  # strided rows, read from stride phases
     assert vectors(16, (40, 40), (2, 2)) == ("N", False)
     assert vectors(16, (32, 32)) == (1, False)
+    # Trips of 5 to 8 window offsets run batch vectors on any rows; 9, 15, 4 do not.
+    assert vectors(8, (32, 32), window=(5, 5)) == ("N", False)
+    assert vectors(16, (32, 32), window=(7, 7)) == ("N", False)
+    assert vectors(16, (32, 32), window=(1, 7)) == ("N", False)
+    assert vectors(16, (32, 32), window=(9, 9)) == (1, False)
+    assert vectors(8, (32, 32), window=(3, 5)) == (1, False)
+    assert vectors(16, (32, 32), window=(1, 1)) == (1, False)
+    assert vectors(12, (32, 32), window=(5, 5)) == (1, False)  # not whole vectors
     assert vectors(12, (30, 30)) == ("N", False)  # zero-padded to 16: a third more
     assert vectors(10, (30, 30)) == (1, False)  # padding to 16 would add more than a third
     assert vectors(6, (40, 40), (2, 2)) == ("N", True)  # padded to one vector of 8
