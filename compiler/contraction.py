@@ -293,7 +293,10 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     A batch below `MAX_PADDED_BATCH` that is not whole vectors is zero-padded up to them where
     that adds at most a third (b6-b20: 1.2-2.6x on 28 layers, e.g. b12 c16 63x63 9x9 44.5 ->
     20.1 ms, b7 c8 20x20 7x7 1.02 -> 0.60, b14 c16 55x55 7x7 s2 10.7 -> 5.5; at b100 a
-    strided 3x3 layer tied with the row loop, so large batches are not padded).
+    strided 3x3 layer tied with the row loop, so large batches are not padded), and a batch of
+    at least half a vector is padded up to one (b4 and b5 to 8 on ragged or strided rows:
+    1.01-1.46x on 9 layers, e.g. b4 c16 63x63 9x9 19.2 -> 13.1 ms; b3: 1.04x, b2: 0.88x; see
+    `padding_pays`).
     Not measured to pay: vectors over a batch that is not whole vectors (b12: 0.5x), other
     trips on rows of whole vectors (b16 c16 32x32 atrous 3x3: 0.80-0.89x; b16 c256 16x16 1x1:
     0.37-0.40x; b64 c16 32x32 3x3: 0.72x), and windows that tile the input, whose
@@ -304,7 +307,7 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     padding = batch - spec.batch
     if not spec.batch or windows_tile(spec):
         return False
-    if padding and (spec.batch >= MAX_PADDED_BATCH or MAX_BATCH_PADDING * padding > spec.batch):
+    if padding and not padding_pays(spec.batch, padding, lanes):
         return False
     extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
     ragged = extent % lanes != 0
@@ -313,6 +316,16 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     if batch >= 2 * lanes:
         return stride > 1 or ragged or extent < MIN_ROW_EXTENT
     return stride > 1 or ragged and extent >= MIN_ROW_EXTENT
+
+
+def padding_pays(batch: int, padding: int, lanes: int) -> bool:
+    """Whether batch vectors may zero-pad a batch with `padding` elements up to whole vectors.
+
+    Where that adds at most 1 / MAX_BATCH_PADDING of a batch below MAX_PADDED_BATCH, or fills
+    one vector from at least half of one (b4 and b5 to 8, see `batch_vectors`).
+    """
+    modest = batch < MAX_PADDED_BATCH and MAX_BATCH_PADDING * padding <= batch
+    return modest or lanes <= 2 * batch < 2 * lanes
 
 
 def stride_phases(spec: ConvSpec) -> bool:
@@ -347,20 +360,23 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     """Whether weights prepacked for accumulate_loop keep the vectors it runs in rhs's layout.
 
     Packed O-minor ([I, spatial..., O]), the update runs along O. With fewer than two vectors
-    of output features that lost, on every measured layer with O = 8, to vectors along the
-    batch or along unit-stride rows of whole vectors, which [I, O, spatial...] keeps (A/B in
-    one process, O-minor against it: b64 c8 20x20 7x7 4.05 ms against 1.65; b64 c4 12^3
-    3x3x3 5.4 against 2.4; b8 c32 32x32 3x3 1.12 against 0.76; b8 atrous 0.78 against 0.44;
-    b8 1D 0.53 against 0.37; b2 c8 16^3 3x3x3 1.32 against 0.90). O-minor won with ragged rows
-    (b2 c16 28x28 5x5: 0.42 against 0.58; b4 c16 63x63 9x9: 6.9 against 8.9) and with O = 16
-    (b8 c16 31x31 7x7, batch vectors: 1.69 against 2.07).
+    of output features that lost, on every measured layer with O = 8, to vectors along a
+    batch of at least one vector or along unit-stride rows of whole vectors, which [I, O,
+    spatial...] keeps (A/B in one process, O-minor against it: b64 c8 20x20 7x7 4.05 ms
+    against 1.65; b64 c4 12^3 3x3x3 5.4 against 2.4; b8 c32 32x32 3x3 1.12 against 0.76; b8
+    atrous 0.78 against 0.44; b8 1D 0.53 against 0.37; b2 c8 16^3 3x3x3 1.32 against 0.90).
+    O-minor won with ragged rows (b2 c16 28x28 5x5: 0.42 against 0.58; b4 c16 63x63 9x9
+    with spatial vectors: 6.9 against 8.9) and with O = 16
+    (b8 c16 31x31 7x7, batch vectors: 1.69 against 2.07), and for batch vectors over a batch
+    padded up to one vector (b4 c16 30x30 3x3 O=8: 0.30 against 0.40; b6: 0.40 against 0.49;
+    odd_layout_5x5_b4: 0.30 against 0.44; b7 c8 20x20 7x7: a tie).
     """
     dim = accumulate_loop_vector_dim(spec)
     lanes = vector_lanes(spec)
     if dim is None or spec.out_features >= 2 * lanes:
         return False
     if dim == "N":
-        return True
+        return spec.batch >= lanes
     extent = spec.out_spatial[dim]
     return spec.window_strides[dim] == 1 and extent > 0 and extent % lanes == 0
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .contraction import accumulate_loop_vector_dim
+from .contraction import accumulate_loop_vector_dim, stride_phases, vector_batch
 from .cost_model import choose_strategy
 from .machine import MachineRates
 from .spec import ConvSpec
@@ -14,7 +14,10 @@ def vectors(spec: ConvSpec) -> str:
     if dim is None:
         return f"along O ({spec.out_features} output features; each input element is broadcast)"
     if dim == "N":
-        return f"along the batch ({spec.batch}; the output rows along space would vectorize poorly)"
+        padded = vector_batch(spec)
+        padding = f", zero-padded to {padded}" if padded > spec.batch else ""
+        phases = "; strided rows read from stride phases" if stride_phases(spec) else ""
+        return f"along the batch ({spec.batch}{padding}; each rhs element is broadcast across it{phases})"
     return f"along output spatial dim {dim} ({spec.out_spatial[dim]} positions)"
 
 

@@ -256,10 +256,11 @@ def dtype_pairs(dtypes: tuple[str, ...], mixed: tuple[tuple[str, str], ...] = ()
 
 
 REAL_DTYPE_PAIRS = dtype_pairs(REAL_DTYPES, MIXED_REAL)
-# Batches of whole vectors for every dtype (2 to 8 lanes), or a third short of them, so that
-# the accumulate loop runs its vectors along the batch (zero-padded to whole vectors) where
-# rows are strided, ragged or short (`batch_vectors`).
-VECTOR_BATCHES = st.sampled_from([6, 8, 12, 16])
+# Batches of whole vectors for every dtype (2 to 8 lanes), a third short of them, or half a
+# vector, so that the accumulate loop runs its vectors along the batch (zero-padded to whole
+# vectors) where rows are strided, ragged or short, or a trip makes 5-8 updates
+# (`batch_vectors`).
+VECTOR_BATCHES = st.sampled_from([4, 6, 8, 12, 16])
 SPATIAL_DIMS = st.sampled_from([0, 1, 1, 2, 2, 2, 3])
 
 

@@ -36,6 +36,8 @@ LAYERS = [
     ("b64_c8_20x20_7x7_s2", (64, 8, 20, 20), 8, (2, 2), ((3, 3), (3, 3)), (7, 7), NCHW, {}),
     ("b8_c8_30x30_5x5_ragged", (8, 8, 30, 30), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b12_c8_27x27_3x3_s2_padded_batch", (12, 8, 27, 27), 16, (2, 2), "VALID", (3, 3), NCHW, {}),
+    ("b4_c8_30x30_5x5_half_vector_batch", (4, 8, 30, 30), 8, (1, 1), "SAME", (5, 5), NCHW, {}),
+    ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
@@ -280,7 +282,10 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
     assert vectors(16, (30, 30), dims=NHWC) == (None, False)  # HWIO: along O
     assert vectors(8, (30, 30), dtype="bfloat16") == ("N", False)  # accumulates in f32: 8 lanes
     assert vectors(4, (30, 30), dtype="complex64") == ("N", False)  # 8-byte elements: 4 lanes
-    assert vectors(4, (30, 30)) == (1, False)
+    assert vectors(4, (30, 30)) == ("N", False)  # padded up to one vector from half of one
+    assert vectors(5, (40, 40), (2, 2)) == ("N", True)
+    assert vectors(4, (32, 32)) == (1, False)  # rows of whole vectors
+    assert vectors(3, (30, 30)) == (1, False)  # less than half a vector
 
 
 def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
@@ -299,3 +304,4 @@ def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
     assert order(2, (32, 32)) == (1, 0, 2, 3)  # rows of whole vectors
     assert order(2, (30, 30)) == (1, 2, 3, 0)  # ragged rows: O minor
     assert order(16, (12, 12), out_features=16) == (1, 2, 3, 0)  # two vectors of O
+    assert order(4, (30, 30)) == (1, 2, 3, 0)  # batch vectors padded up to one vector: O minor
