@@ -366,10 +366,10 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     against 1.65; b64 c4 12^3 3x3x3 5.4 against 2.4; b8 c32 32x32 3x3 1.12 against 0.76; b8
     atrous 0.78 against 0.44; b8 1D 0.53 against 0.37; b2 c8 16^3 3x3x3 1.32 against 0.90).
     O-minor won with ragged rows (b2 c16 28x28 5x5: 0.42 against 0.58; b4 c16 63x63 9x9
-    with spatial vectors: 6.9 against 8.9) and with O = 16
-    (b8 c16 31x31 7x7, batch vectors: 1.69 against 2.07), and for batch vectors over a batch
-    padded up to one vector (b4 c16 30x30 3x3 O=8: 0.30 against 0.40; b6: 0.40 against 0.49;
-    odd_layout_5x5_b4: 0.30 against 0.44; b7 c8 20x20 7x7: a tie).
+    with spatial vectors: 6.9 against 8.9), with O = 16 (b8 c16 31x31 7x7, batch vectors:
+    1.69 against 2.07), and for batch vectors over a batch padded up to one vector (b4 c16
+    30x30 3x3 O=8: 0.30 against 0.40; b6: 0.40 against 0.49; odd_layout_5x5_b4: 0.30 against
+    0.44; b7 c8 20x20 7x7: a tie).
     """
     dim = accumulate_loop_vector_dim(spec)
     lanes = vector_lanes(spec)
