@@ -95,12 +95,10 @@ def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Lo
     return _to_out_layout(spec, dot.result, loc=loc)
 
 
-def emit_accumulate_loop(
-    spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, unroll: int | None = None, *, loc: ir.Location
-) -> ir.Value:
+def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
     """The convolution as a while loop of rank-1 updates over the contraction index.
 
-    `unroll` updates run per trip (default: by the accumulator's size, see DEFAULT_UNROLL).
+    Each trip makes the updates `loop_trip` gives, the same trip that `batch_vectors` judges.
     """
     perms = spec.dimension_numbers
     n = spec.num_spatial
@@ -139,7 +137,7 @@ def emit_accumulate_loop(
     # offsets are computed, once per trip. XLA runs every scalar index op as its own thunk,
     # and with one (c, offsets) decomposition per update they cost as much as the update
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
-    group, unroll = loop_trip(spec, unroll)
+    group, unroll = loop_trip(spec)
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
@@ -309,10 +307,10 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
         return False
     if padding and not padding_pays(spec.batch, padding, lanes):
         return False
-    extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
-    ragged = extent % lanes != 0
     if not padding and MIN_BATCH_VECTOR_TRIP <= loop_trip(spec)[1] <= L1_WAYS:
         return True
+    extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
+    ragged = extent % lanes != 0
     if batch >= 2 * lanes:
         return stride > 1 or ragged or extent < MIN_ROW_EXTENT
     return stride > 1 or ragged and extent >= MIN_ROW_EXTENT
@@ -386,15 +384,14 @@ def accumulator_dtype(spec: ConvSpec) -> str:
     return "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
 
 
-def loop_trip(spec: ConvSpec, unroll: int | None = None) -> tuple[int | None, int]:
+def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
     """accumulate_loop's trip: (first window dim of the offsets it groups or None, updates).
 
-    `unroll` updates per trip are asked for (default: by the accumulator's size, see
-    DEFAULT_UNROLL); a group of window offsets (`window_group`) replaces them.
+    The trip asks for an unroll by the accumulator's size (see DEFAULT_UNROLL); a group of
+    window offsets (`window_group`) replaces it.
     """
-    if unroll is None:
-        large = spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
-        unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
+    large = spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
+    unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     unroll = max(1, min(unroll, spec.patch_size))
     group = None if accumulate_loop_builds_patches(spec) else window_group(spec.filter_shape, unroll)
     return (group, math.prod(spec.filter_shape[group:])) if group is not None else (None, unroll)
