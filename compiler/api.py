@@ -13,8 +13,7 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
-from .contraction import STRATEGY_ATTRIBUTE, packed_keeps_vectors
-from .params import DimensionNumbers
+from .contraction import STRATEGY_ATTRIBUTE, accumulate_loop_packed_order
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -286,10 +285,8 @@ def packed_order(spec: ConvSpec, strategy: str | None = None) -> tuple[int, ...]
     """The rhs dims of `spec` in packed order for `strategy` (default: the cost model's)."""
     perms = spec.dimension_numbers
     strategy = strategy or cost_model.choose_strategy(spec).strategy
-    if strategy == "accumulate_loop" and packed_keeps_vectors(spec):
-        return (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:]))
     if strategy == "accumulate_loop":
-        return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
+        return accumulate_loop_packed_order(spec)
     if strategy == "row_loop" and row_loop.row_loop_weights_left(spec):
         return (*perms.rhs[2:], perms.rhs[0], perms.rhs[1])
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])
@@ -297,14 +294,7 @@ def packed_order(spec: ConvSpec, strategy: str | None = None) -> tuple[int, ...]
 
 def packed_spec(spec: ConvSpec, strategy: str | None = None) -> ConvSpec:
     """`spec` with rhs in the packed layout of `packed_order`."""
-    perms = spec.dimension_numbers
-    order = packed_order(spec, strategy)
-    position = {p: i for i, p in enumerate(order)}
-    return dataclasses.replace(
-        spec,
-        rhs_shape=tuple(spec.rhs_shape[p] for p in order),
-        dimension_numbers=DimensionNumbers(perms.lhs, tuple(position[p] for p in perms.rhs), perms.out),
-    )
+    return spec.with_rhs_order(packed_order(spec, strategy))
 
 
 def _as_array(name: str, value: Any) -> Any:

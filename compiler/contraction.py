@@ -5,13 +5,15 @@
   matmul speed when rhs's spatial dims are its major dims (e.g. HWIO); otherwise XLA
   transposes the whole rhs on every call.
 - `accumulate_loop`: a `stablehlo.while` over the contraction index k that multiplies patch
-  row k [N, S...] by rhs slice k, taken in rhs's own layout (so rhs is never transposed), and
+  row k [N, S...] by rhs slice k, taken in rhs's own layout (rhs is not transposed), and
   adds it into an accumulator of rhs's dims without I, plus N where the batch reuses rhs
   from L1 (`accumulator_order`). The fused update runs its vectors along rhs's minor dim (O
   or a spatial dim) or, where the batch is whole vectors and output rows along space make
   poor vectors or a trip makes 5-8 updates, along N (`batch_vectors`): the input is then
   laid out N-minor, and each rhs element is broadcast across the batch; with a batch of one
   vector, strided rows are read from the input split into stride phases (`stride_phases`).
+  The one exception: for a large batch and a small rhs it transposes rhs to [I, spatial...,
+  O] in the call and runs its vectors along O (`transposes_rhs`).
   A trip covers a group of window offsets (`window_group`) or `unroll` consecutive rows
   (`loop_trip`), the remainder peeled after the loop.
   f16/bf16 accumulate in f32. Patch row k is a strided window of the padded input cut inside
@@ -63,6 +65,10 @@ MAX_PADDED_BATCH = 64
 # Vectors along a batch of whole vectors pay on any rows when an accumulate_loop trip makes
 # this many updates and at most L1_WAYS (see `batch_vectors`).
 MIN_BATCH_VECTOR_TRIP = 5
+# accumulate_loop transposes rhs in the call from this batch on, up to this many bytes of rhs
+# (see `transposes_rhs`).
+TRANSPOSED_RHS_MIN_BATCH = 64
+TRANSPOSED_RHS_MAX_BYTES = 8 << 20
 # L1 data cache geometry of x86 cores (32 KiB, 8-way): addresses a multiple of 4 KiB apart
 # share a set (see `accumulator_order`).
 L1_SET_STRIDE = 4096
@@ -99,7 +105,12 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     """The convolution as a while loop of rank-1 updates over the contraction index.
 
     Each trip makes the updates `loop_trip` gives, the same trip that `batch_vectors` judges.
+    Where `transposes_rhs`, rhs is first transposed to its packed layout, once per call.
     """
+    if transposes_rhs(spec):
+        order = accumulate_loop_packed_order(spec)
+        rhs = irbuild.transpose(rhs, order, loc=loc)
+        spec = spec.with_rhs_order(order)
     perms = spec.dimension_numbers
     n = spec.num_spatial
     tokens = _rhs_tokens(spec)
@@ -261,6 +272,15 @@ def accumulate_loop_builds_patches(spec: ConvSpec) -> bool:
 def accumulate_loop_vector_dim(spec: ConvSpec) -> int | str | None:
     """What `accumulate_loop` runs its vectors along: a spatial dim, "N", or None for O.
 
+    Along O where it transposes rhs in the call (`transposes_rhs`), else as rhs's own layout
+    serves best (`vector_dim_in_rhs_layout`).
+    """
+    return None if transposes_rhs(spec) else vector_dim_in_rhs_layout(spec)
+
+
+def vector_dim_in_rhs_layout(spec: ConvSpec) -> int | str | None:
+    """What `accumulate_loop` runs its vectors along when it reads rhs in the user's layout.
+
     With an HWIO-like rhs (O its minor dim other than I) they run along O. With an OIHW-like
     rhs, along rhs's minor spatial dim, unless the batch serves better (`batch_vectors`).
     """
@@ -354,6 +374,42 @@ def vector_lanes(spec: ConvSpec) -> int:
     return max(1, VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec)))
 
 
+def transposes_rhs(spec: ConvSpec) -> bool:
+    """Whether `accumulate_loop` transposes rhs to its packed O-minor layout in every call.
+
+    Where the loop would run vectors along a large batch in rhs's own layout but packed
+    weights run them along O (`packed_keeps_vectors` is false), the packed loop ran
+    1.4-1.7x faster (b256 c3 64x64 5x5 s2 O=16: 10.5 ms against 17.1), and transposing a
+    small rhs costs a fraction of a loop whose work grows with the batch. From a batch of
+    `TRANSPOSED_RHS_MIN_BATCH` with at most `TRANSPOSED_RHS_MAX_BYTES` of rhs the transpose
+    in the call paid on every measured layer (2026-11-27, A/B in one process, OIHW-like rhs:
+    b256 c3 64x64 5x5 s2, 4.7 MB: 17.1 -> 11.2 ms, b128: 7.4 -> 5.3, b64: 3.95 -> 2.31; b64 c16
+    32x32 3x3 s2 O=32: 4.9 -> 3.0; b128 1D c32 128 k5 O=32: 3.1 -> 1.9; b128 c8 24x24 5x5
+    O=16, 7 MB: 5.3 -> 5.0). It lost below that batch (b32 and b16 c3 64x64 5x5 s2: 0.88x
+    and 0.71x; b32 1D c64 256 k5, 20 MB: 0.70x) and with larger rhs, whose transpose costs
+    more than it saves (b96 c4 12^3 3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x).
+    """
+    rhs_bytes = math.prod(spec.rhs_shape) * shapes.itemsize(spec.rhs_dtype)
+    return (
+        spec.batch >= TRANSPOSED_RHS_MIN_BATCH
+        and rhs_bytes <= TRANSPOSED_RHS_MAX_BYTES
+        and vector_dim_in_rhs_layout(spec) == "N"
+        and not packed_keeps_vectors(spec)
+    )
+
+
+def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
+    """rhs's dims (major first) in the layout weights prepacked for `accumulate_loop` take.
+
+    [I, O, spatial...] where that keeps the loop's vectors (`packed_keeps_vectors`), else
+    [I, spatial..., O]: each trip then reads one contiguous slice.
+    """
+    perms = spec.dimension_numbers
+    if packed_keeps_vectors(spec):
+        return (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:]))
+    return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
+
+
 def packed_keeps_vectors(spec: ConvSpec) -> bool:
     """Whether weights prepacked for accumulate_loop keep the vectors it runs in rhs's layout.
 
@@ -369,7 +425,7 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     30x30 3x3 O=8: 0.30 against 0.40; b6: 0.40 against 0.49; odd_layout_5x5_b4: 0.30 against
     0.44; b7 c8 20x20 7x7: a tie).
     """
-    dim = accumulate_loop_vector_dim(spec)
+    dim = vector_dim_in_rhs_layout(spec)
     lanes = vector_lanes(spec)
     if dim is None or spec.out_features >= 2 * lanes:
         return False

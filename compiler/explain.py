@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .contraction import accumulate_loop_vector_dim, stride_phases, vector_batch
+from .contraction import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
 from .cost_model import choose_strategy
 from .machine import MachineRates
 from .spec import ConvSpec
@@ -12,7 +12,8 @@ def vectors(spec: ConvSpec) -> str:
     """What the accumulate loop's fused update runs its vectors along, in words."""
     dim = accumulate_loop_vector_dim(spec)
     if dim is None:
-        return f"along O ({spec.out_features} output features; each input element is broadcast)"
+        transposed = "; rhs is transposed to [I, spatial..., O] in each call" if transposes_rhs(spec) else ""
+        return f"along O ({spec.out_features} output features; each input element is broadcast{transposed})"
     if dim == "N":
         padded = vector_batch(spec)
         padding = f", zero-padded to {padded}" if padded > spec.batch else ""

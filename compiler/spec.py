@@ -243,6 +243,16 @@ class ConvSpec:
             self.out_dtype,
         )
 
+    def with_rhs_order(self, order: tuple[int, ...]) -> ConvSpec:
+        """This convolution with rhs's dims stored in `order` (rhs dims, major first)."""
+        perms = self.dimension_numbers
+        position = {p: i for i, p in enumerate(order)}
+        return dataclasses.replace(
+            self,
+            rhs_shape=tuple(self.rhs_shape[p] for p in order),
+            dimension_numbers=DimensionNumbers(perms.lhs, tuple(position[p] for p in perms.rhs), perms.out),
+        )
+
     @property
     def spec_strings(self) -> tuple[str, str, str]:
         """Dimension numbers as three strings with canonical spatial names."""

@@ -17,9 +17,12 @@ import localconv
 from localconv.api import lower_spec, packed_order, packed_spec
 from localconv.contraction import (
     STRATEGIES,
+    TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
     packed_keeps_vectors,
     stride_phases,
+    transposes_rhs,
+    vector_dim_in_rhs_layout,
 )
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
@@ -38,6 +41,7 @@ LAYERS = [
     ("b12_c8_27x27_3x3_s2_padded_batch", (12, 8, 27, 27), 16, (2, 2), "VALID", (3, 3), NCHW, {}),
     ("b4_c8_30x30_5x5_half_vector_batch", (4, 8, 30, 30), 8, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
+    ("b64_c3_32x32_5x5_s2_rhs_transposed", (64, 3, 32, 32), 16, (2, 2), "SAME", (5, 5), NCHW, {}),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
@@ -206,8 +210,10 @@ def test_large_batch_rules_follow_the_accumulate_loops_vectors() -> None:
         ((64, 8, 12, 12), (16, 72, 12, 12), (1, 1)),
     ):
         spec = layer(lhs_shape, rhs_shape, strides, (3, 3))
-        assert accumulate_loop_vector_dim(spec) == "N"
+        assert vector_dim_in_rhs_layout(spec) == "N"
         assert choose_strategy(spec).strategy == "accumulate_loop"
+    # With O = 16 the loop transposes that small rhs in the call and runs along O instead.
+    assert accumulate_loop_vector_dim(layer((64, 8, 12, 12), (16, 72, 12, 12), (1, 1), (3, 3))) is None
     # HWIO: the vectors run along O and each input element is a broadcast, stride or not.
     hwio = layer((68, 20, 20, 8), (10, 10, 72, 8), (2, 2), (3, 3), NHWC)
     assert choose_strategy(hwio).strategy == "accumulate_loop"
@@ -305,3 +311,30 @@ def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
     assert order(2, (30, 30)) == (1, 2, 3, 0)  # ragged rows: O minor
     assert order(16, (12, 12), out_features=16) == (1, 2, 3, 0)  # two vectors of O
     assert order(4, (30, 30)) == (1, 2, 3, 0)  # batch vectors padded up to one vector: O minor
+
+
+def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
+    """From batch 64, where the loop would run along the batch in rhs's own layout but packs
+    O-minor, it transposes a small rhs (at most 8 MiB) to the packed layout in every call and
+    runs along O; prepacked weights are already in that layout and are not transposed again."""
+
+    def spec(batch, out_features=16, spatial=(64, 64), dims=NCHW):
+        out = [-(-extent // 2) for extent in spatial]
+        lhs_shape = (batch, 3, *spatial) if dims == NCHW else (batch, *spatial, 3)
+        rhs_shape = (out_features, 75, *out) if dims == NCHW else (*out, 75, out_features)
+        return localconv.ConvSpec.from_arguments(
+            lhs_shape, "float32", rhs_shape, "float32", (2, 2), "SAME", (5, 5), dimension_numbers=dims
+        )
+
+    b64 = spec(64)
+    assert vector_dim_in_rhs_layout(b64) == "N" and not packed_keeps_vectors(b64)
+    assert transposes_rhs(b64) and accumulate_loop_vector_dim(b64) is None
+    assert transposes_rhs(spec(256))
+    assert not transposes_rhs(spec(32))  # below the batch that amortizes the transpose
+    assert not transposes_rhs(spec(64, out_features=8))  # packs [I, O, H, W]: batch vectors kept
+    assert not transposes_rhs(spec(64, dims=NHWC))  # HWIO: already along O
+    large = spec(64, spatial=(150, 150))
+    assert 16 * 75 * 75 * 75 * 4 > TRANSPOSED_RHS_MAX_BYTES and not transposes_rhs(large)
+    assert accumulate_loop_vector_dim(large) == "N"
+    packed = packed_spec(b64, "accumulate_loop")
+    assert packed_order(b64, "accumulate_loop") == (1, 2, 3, 0) and not transposes_rhs(packed)
