@@ -30,7 +30,11 @@ large-batch layers (2026-11-27):
      (b64 c16 55x55 7x7 s2: 11.8 ms against 48; c8 40x40 7x7 s2: 5.1 against 9.3; c3 64x64
      5x5 s2: 4.5 against 8.3; c4 12^3 3x3x3: 2.3 against 5.7; c8 8^3: 1.0 against 1.8; c8
      12x12 3x3: 0.36 against 0.70; c16 32x32 3x3 s2: 4.5 against 5.2; c32 32x32 3x3 s2 O=32:
-     10.3 against 10.5) and tied at b256 c3 64x64 5x5 s2 (20-25 ms against 20-21);
+     10.3 against 10.5) and tied at b256 c3 64x64 5x5 s2 (20-25 ms against 20-21). Where
+     rhs is small the loop transposes it in the call and runs along O (`transposes_rhs`):
+     its rows are not awkward either, and it beat the row loop on the three such layers
+     measured (b100 c3 64x64 5x5 s2 O=16: 4.7 ms against 8.9; b68 c8 20x20 3x3 s2: 0.41
+     against 0.64; b68 c8 12x12 3x3: 0.40 against 0.83);
    - `accumulate_loop` when O >= `WIDE_MIN_O` and K >= `WIDE_MIN_K`: with the batch next
      to O in its accumulator each rhs slice serves the whole batch from cache, and a long
      contraction amortizes the trips (3x3 layers, batch 64-256, C 32-128, O 32-128: NCHW b64
@@ -77,7 +81,12 @@ import math
 import os
 
 from . import shapes
-from .contraction import MIN_ROW_EXTENT, accumulate_loop_builds_patches, accumulate_loop_vector_dim
+from .contraction import (
+    MIN_ROW_EXTENT,
+    accumulate_loop_builds_patches,
+    accumulate_loop_vector_dim,
+    short_or_strided_rows,
+)
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -227,24 +236,17 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
 def awkward_vectors(spec: ConvSpec) -> str | None:
     """Why `accumulate_loop`'s vectors would run poorly, or None where they run well.
 
-    They run along rhs's minor dim other than I, or along the batch. Along O (HWIO-like
-    rhs) each patch element is one broadcast, and along N each rhs element; along a spatial
-    dim they load the input rows, which is slow when the window stride makes those loads
-    strided or when there are fewer than `MIN_ROW_EXTENT` output positions along it (one
-    position is no row: that dim vanishes). Where the loop builds patches first (windows
-    that tile the input) its rows are contiguous whatever the stride.
+    They run along rhs's minor dim other than I, along the batch, or along O where the loop
+    transposes rhs in the call. Along O (HWIO-like rhs) each patch element is one broadcast,
+    and along N each rhs element; along a spatial dim they load the input rows, which is slow
+    where those rows are strided or short (`short_or_strided_rows`).
     """
     dim = accumulate_loop_vector_dim(spec)
-    if dim in (None, "N") or spec.out_spatial[dim] == 1 or accumulate_loop_builds_patches(spec):
+    if dim in (None, "N") or not short_or_strided_rows(spec, dim):
         return None
     if spec.window_strides[dim] > 1:
         return f"would load input elements {spec.window_strides[dim]} apart along spatial dim {dim}"
-    if spec.out_spatial[dim] < MIN_ROW_EXTENT:
-        return (
-            f"would run along {spec.out_spatial[dim]} < {MIN_ROW_EXTENT} output positions "
-            f"of spatial dim {dim}"
-        )
-    return None
+    return f"would run along {spec.out_spatial[dim]} < {MIN_ROW_EXTENT} output positions of spatial dim {dim}"
 
 
 def default_memory_budget() -> int:

@@ -30,6 +30,7 @@ from localconv.row_loop import row_loop_weights_left
 
 NCHW = ("NCHW", "OIHW", "NCHW")
 NHWC = ("NHWC", "HWIO", "NHWC")
+NCH = ("NCH", "OIH", "NCH")
 
 # (name, lhs shape, out features, strides, padding, filter, dimension numbers, extra kwargs)
 LAYERS = [
@@ -42,6 +43,7 @@ LAYERS = [
     ("b4_c8_30x30_5x5_half_vector_batch", (4, 8, 30, 30), 8, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b64_c3_32x32_5x5_s2_rhs_transposed", (64, 3, 32, 32), 16, (2, 2), "SAME", (5, 5), NCHW, {}),
+    ("b68_c8_20x20_3x3_s2_rhs_transposed", (68, 8, 20, 20), 16, (2, 2), "SAME", (3, 3), NCHW, {}),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
@@ -180,8 +182,8 @@ def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
 
 def test_a_row_over_the_memory_budget_falls_back_to_position_loop() -> None:
     spec = localconv.ConvSpec.from_arguments(
-        (68, 8, 20, 20), "float32", (8, 392, 10, 10), "float32", (2, 2), ((3, 3), (3, 3)), (7, 7)
-    )
+        (68, 8, 20, 20), "float32", (64, 392, 10, 10), "float32", (2, 2), ((3, 3), (3, 3)), (7, 7)
+    )  # 10 MB of rhs: too large to transpose in the call
     row_bytes = 68 * 392 * 10 * 4  # N * K * one row of 10 positions, f32
     assert choose_strategy(spec, memory_budget=row_bytes).strategy == "row_loop"
     over = choose_strategy(spec, memory_budget=row_bytes - 1)
@@ -199,11 +201,20 @@ def test_large_batch_rules_follow_the_accumulate_loops_vectors() -> None:
 
     small = choose_strategy(layer((64, 8, 20, 20), (8, 72, 20, 20), (1, 1), (3, 3)))
     assert small.strategy == "accumulate_loop" and f"{2 * 64 * 72 * 8:,} FLOPs < 4,000,000" in small.reason
-    # A batch that is not whole vectors leaves the loop's vectors on the strided or short rows.
-    strided = choose_strategy(layer((68, 8, 20, 20), (8, 72, 10, 10), (2, 2), (3, 3)))
+    # A batch that is not whole vectors leaves the loop's vectors on the strided or short rows
+    # of an rhs too large to transpose in the call (over 8 MiB).
+    strided = choose_strategy(layer((68, 8, 80, 80), (64, 72, 40, 40), (2, 2), (3, 3)))
     assert strided.strategy == "row_loop" and "elements 2 apart along spatial dim 1" in strided.reason
-    short = choose_strategy(layer((68, 8, 12, 12), (16, 72, 12, 12), (1, 1), (3, 3)))
+    short = choose_strategy(layer((68, 8, 12, 12), (256, 72, 12, 12), (1, 1), (3, 3)))
     assert short.strategy == "row_loop" and "12 < 16 output positions" in short.reason
+    # A small rhs is transposed in the call, and the loop runs along O on any rows.
+    for lhs_shape, rhs_shape, strides in (
+        ((68, 8, 20, 20), (8, 72, 10, 10), (2, 2)),
+        ((68, 8, 12, 12), (16, 72, 12, 12), (1, 1)),
+    ):
+        spec = layer(lhs_shape, rhs_shape, strides, (3, 3))
+        assert transposes_rhs(spec) and accumulate_loop_vector_dim(spec) is None
+        assert choose_strategy(spec).strategy == "accumulate_loop"
     # A batch of whole vectors carries them instead, and the accumulate loop runs well.
     for lhs_shape, rhs_shape, strides in (
         ((64, 8, 20, 20), (8, 72, 10, 10), (2, 2)),
@@ -333,6 +344,13 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
     assert not transposes_rhs(spec(32))  # below the batch that amortizes the transpose
     assert not transposes_rhs(spec(64, out_features=8))  # packs [I, O, H, W]: batch vectors kept
     assert not transposes_rhs(spec(64, dims=NHWC))  # HWIO: already along O
+    # Rows of whole vectors in rhs's own layout are not transposed (1D, 3 taps: 0.48x).
+    rows = localconv.ConvSpec.from_arguments(
+        (64, 16, 256), "float32", (16, 48, 256), "float32", (1,), "SAME", (3,), dimension_numbers=NCH
+    )
+    assert vector_dim_in_rhs_layout(rows) == 0 and not transposes_rhs(rows)
+    strided_rows = spec(68)  # not whole vectors: along strided rows in rhs's own layout
+    assert vector_dim_in_rhs_layout(strided_rows) == 1 and transposes_rhs(strided_rows)
     large = spec(64, spatial=(150, 150))
     assert 16 * 75 * 75 * 75 * 4 > TRANSPOSED_RHS_MAX_BYTES and not transposes_rhs(large)
     assert accumulate_loop_vector_dim(large) == "N"

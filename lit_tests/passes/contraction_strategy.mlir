@@ -3,6 +3,7 @@
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy)' | FileCheck %s
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=position_loop})' | FileCheck %s --check-prefix=FORCED
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy,localconv-legalize-composite)' | FileCheck %s --check-prefix=LOWERED
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=row_loop},localconv-legalize-composite)' | FileCheck %s --check-prefix=ROWS
 // RUN: not localconv-opt %S/Inputs/legalize_composite_wrong_rhs_shape.mlir --pass-pipeline='builtin.module(localconv-contraction-strategy)' 2>&1 | FileCheck %s --check-prefix=ERR
 
 // CHECK-LABEL: func.func @oihw_small_batch_accumulates(
@@ -13,10 +14,10 @@
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
 // CHECK-SAME: localconv.strategy_reason = "batch 2 < 64 and small matmuls per position (432 FLOPs < 4,000,000): the loop beats the batched dot"
-// CHECK-LABEL: func.func @batch_68_short_rows_loop_over_rows(
+// CHECK-LABEL: func.func @batch_68_short_rows_small_rhs(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
-// CHECK-SAME: localconv.strategy = "row_loop"
-// CHECK-SAME: localconv.strategy_reason = "batch 68 >= 64: one batched dot per row, as the accumulate loop's vectors would run along 5 < 16 output positions of spatial dim 1"
+// CHECK-SAME: localconv.strategy = "accumulate_loop"
+// CHECK-SAME: localconv.strategy_reason = "batch 68 >= 64 with small matmuls per position
 // CHECK-LABEL: func.func @batch_64_short_rows_vectors_along_batch(
 // CHECK: stablehlo.composite "localconv.conv_general_dilated_local"
 // CHECK-SAME: localconv.strategy = "accumulate_loop"
@@ -33,22 +34,11 @@
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @hwio_small_matmuls_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
-// LOWERED-LABEL: func.func @batch_68_short_rows_loop_over_rows(
-// The row loop reads the input transposed but not padded (the pad is a mask on the gather),
-// rhs moved once as a 2-D transpose, and the rows transposed to NCHW once after the loop.
-// LOWERED: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<68x3x6x5xf32>) -> tensor<6x5x3x68xf32>
-// LOWERED-NOT: stablehlo.pad
-// LOWERED: stablehlo.reshape %arg1 : (tensor<4x27x6x5xf32>) -> tensor<108x30xf32>
-// LOWERED-NEXT: stablehlo.transpose %{{.*}}, dims = [1, 0] : (tensor<108x30xf32>) -> tensor<30x108xf32>
-// LOWERED-NEXT: stablehlo.reshape %{{.*}} : (tensor<30x108xf32>) -> tensor<6x5x4x27xf32>
-// LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "row_loop"}
-// LOWERED: %[[PATCHES:.*]] = "stablehlo.gather"
-// LOWERED: stablehlo.compare GE
-// LOWERED: stablehlo.compare LT
-// LOWERED: stablehlo.select %{{.*}}, %[[PATCHES]], %{{.*}} : tensor<5x3x3x3x68xi1>, tensor<5x3x3x3x68xf32>
-// LOWERED: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x68xf32>) -> tensor<5x4x68xf32>
-// LOWERED: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x68xf32>, tensor<1x5x4x68xf32>,
-// LOWERED: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x68xf32>) -> tensor<68x4x6x5xf32>
+// LOWERED-LABEL: func.func @batch_68_short_rows_small_rhs(
+// Rows of 5 positions and a batch that is not whole vectors, but rhs is small: it is
+// transposed to [I, H, W, O] in the call and the loop runs along O.
+// LOWERED: stablehlo.transpose %arg1, dims = [1, 2, 3, 0] : (tensor<4x27x6x5xf32>) -> tensor<27x6x5x4xf32>
+// LOWERED: stablehlo.while{{.*}}tensor<27x6x5x4xf32> attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-LABEL: func.func @batch_64_short_rows_vectors_along_batch(
 // Rows of 5 positions make poor vectors and the batch is 8 of them: the padded input is
 // [C, H, W, N] and the accumulator [O, H, W, N], so each update runs along N.
@@ -61,6 +51,24 @@
 // LOWERED-LABEL: func.func @batch_64_wide_outputs_accumulate(
 // LOWERED: stablehlo.while{{.*}}attributes {localconv.strategy = "accumulate_loop"}
 // LOWERED-NOT: func.func private
+
+// The row loop, forced on the same layer:
+// ROWS-LABEL: func.func @batch_68_short_rows_small_rhs(
+// The row loop reads the input transposed but not padded (the pad is a mask on the gather),
+// rhs moved once as a 2-D transpose, and the rows transposed to NCHW once after the loop.
+// ROWS: stablehlo.transpose %arg0, dims = [2, 3, 1, 0] : (tensor<68x3x6x5xf32>) -> tensor<6x5x3x68xf32>
+// ROWS-NOT: stablehlo.pad
+// ROWS: stablehlo.reshape %arg1 : (tensor<4x27x6x5xf32>) -> tensor<108x30xf32>
+// ROWS-NEXT: stablehlo.transpose %{{.*}}, dims = [1, 0] : (tensor<108x30xf32>) -> tensor<30x108xf32>
+// ROWS-NEXT: stablehlo.reshape %{{.*}} : (tensor<30x108xf32>) -> tensor<6x5x4x27xf32>
+// ROWS: stablehlo.while{{.*}}attributes {localconv.strategy = "row_loop"}
+// ROWS: %[[PATCHES:.*]] = "stablehlo.gather"
+// ROWS: stablehlo.compare GE
+// ROWS: stablehlo.compare LT
+// ROWS: stablehlo.select %{{.*}}, %[[PATCHES]], %{{.*}} : tensor<5x3x3x3x68xi1>, tensor<5x3x3x3x68xf32>
+// ROWS: stablehlo.dot_general {{.*}} : (tensor<5x4x27xf32>, tensor<5x27x68xf32>) -> tensor<5x4x68xf32>
+// ROWS: stablehlo.dynamic_update_slice {{.*}} : (tensor<6x5x4x68xf32>, tensor<1x5x4x68xf32>,
+// ROWS: stablehlo.transpose %{{.*}}, dims = [3, 2, 0, 1] : (tensor<6x5x4x68xf32>) -> tensor<68x4x6x5xf32>
 
 // ERR: localconv-opt: error: pass localconv-contraction-strategy failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-contraction-strategy: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
 
@@ -132,11 +140,11 @@ module {
     return %23 : tensor<2x6x5x4xf32>
   }
 
-  func.func @batch_68_short_rows_loop_over_rows(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
-    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_68_short_rows_loop_over_rows_impl, version = 1 : i32} : (tensor<68x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32>
+  func.func @batch_68_short_rows_small_rhs(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
+    %0 = stablehlo.composite "localconv.conv_general_dilated_local" %arg0, %arg1 {composite_attributes = {dimension_numbers = ["NCHW", "OIHW", "NCHW"], filter_shape = array<i64: 3, 3>, lhs_dilation = array<i64: 1, 1>, padding = dense<1> : tensor<2x2xi64>, precision = ["DEFAULT", "DEFAULT"], rhs_dilation = array<i64: 1, 1>, window_strides = array<i64: 1, 1>}, decomposition = @batch_68_short_rows_small_rhs_impl, version = 1 : i32} : (tensor<68x3x6x5xf32>, tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32>
     return %0 : tensor<68x4x6x5xf32>
   }
-  func.func private @batch_68_short_rows_loop_over_rows_impl(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
+  func.func private @batch_68_short_rows_small_rhs_impl(%arg0: tensor<68x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<68x4x6x5xf32> {
     %0 = stablehlo.transpose %arg0, dims = [2, 3, 0, 1] : (tensor<68x3x6x5xf32>) -> tensor<6x5x68x3xf32>
     %cst = stablehlo.constant dense<0.000000e+00> : tensor<f32>
     %1 = stablehlo.pad %0, %cst, low = [1, 1, 0, 0], high = [1, 1, 0, 0], interior = [0, 0, 0, 0] : (tensor<6x5x68x3xf32>, tensor<f32>) -> tensor<8x7x68x3xf32>
