@@ -377,25 +377,35 @@ def vector_lanes(spec: ConvSpec) -> int:
 def transposes_rhs(spec: ConvSpec) -> bool:
     """Whether `accumulate_loop` transposes rhs to its packed O-minor layout in every call.
 
-    Where the loop would run poor vectors in rhs's own layout (along the batch, or along
-    strided or short output rows: `short_or_strided_rows`) but packed weights run them along
-    O (`packed_keeps_vectors` is false), the packed loop ran up to 2x faster, and transposing
-    a small rhs costs a fraction of a loop whose work grows with the batch. From a batch of
+    Where packed weights run the loop's vectors along O (`packed_keeps_vectors` is false) but
+    rhs's own layout runs them along the batch, along strided or short output rows
+    (`short_or_strided_rows`), or along rows of whole vectors with trips of at least
+    `MIN_BATCH_VECTOR_TRIP` updates, the packed loop ran up to 2x faster, and transposing a
+    small rhs costs a fraction of a loop whose work grows with the batch. From a batch of
     `TRANSPOSED_RHS_MIN_BATCH` with at most `TRANSPOSED_RHS_MAX_BYTES` of rhs the transpose
-    in the call paid on every such measured layer (2026-11-27, A/B in one process,
-    OIHW-like rhs). Batch vectors: b256 c3 64x64 5x5 s2 O=16, 4.7 MB: 17.1 -> 11.2 ms, b128:
-    7.4 -> 5.3, b64: 3.95 -> 2.31; b64 c16 32x32 3x3 s2 O=32: 4.9 -> 3.0; b128 1D c32 128 k5
-    O=32: 3.1 -> 1.9; b128 c8 24x24 5x5 O=16, 7 MB: 5.3 -> 5.0; b64 c4 8^3 3x3x3: a tie.
-    Strided or short rows, against the row loop the cost model picked for them: b100 c3 64x64
-    5x5 s2 O=16: 8.9 -> 4.7 ms; b68 c8 20x20 3x3 s2: 0.64 -> 0.41; b68 c8 12x12 3x3: 0.83 ->
-    0.40. It lost below that batch (b32 and b16 c3 64x64 5x5 s2: 0.88x and 0.71x; b32 1D c64
-    256 k5, 20 MB: 0.70x), with larger rhs, whose transpose costs more than it saves (b96 c4
-    12^3 3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x), and on rows of whole
-    vectors (b64 1D c16 256 k3: 0.48x; b64 c8 64x64 2x2 s2, tiles: 0.85x; 1x1 and 32x32 3x3:
-    ties; b128 c16 16x16 3x3 and b96 c8 24x24 3x3 gained 1.3-1.5x but are not covered).
+    in the call paid or tied on every such measured layer (2026-11-27, A/B in one process,
+    OIHW-like rhs):
+    - batch vectors: b256 c3 64x64 5x5 s2 O=16, 4.7 MB: 17.1 -> 11.2 ms, b128: 7.4 -> 5.3,
+      b64: 3.95 -> 2.31; b64 c16 32x32 3x3 s2 O=32: 4.9 -> 3.0; b128 1D c32 128 k5 O=32: 3.1
+      -> 1.9; b128 c8 24x24 5x5 O=16, 7 MB: 5.3 -> 5.0; ties for b64 c4 8^3 3x3x3 and b80 1D
+      k7 s2;
+    - strided or short rows, against the row loop the cost model picked for them: b100 c3
+      64x64 5x5 s2 O=16: 8.9 -> 4.7 ms; b68 c8 20x20 3x3 s2: 0.64 -> 0.41; b68 c8 12x12 3x3:
+      0.83 -> 0.40;
+    - rows of whole vectors, trips of 7-9: 2D 3x3 at 16x16 to 40x40, b64-b128, O=16-32:
+      1.06-1.41x on 11 layers (b64 c8 24x24: 1.63 -> 1.16 ms; b128 c16 16x16: 2.47 -> 1.93);
+      1D b64 k9 256: 1.19 -> 0.96, k7 128: 1.00 -> 0.79.
+    It lost below that batch (b32 and b16 c3 64x64 5x5 s2: 0.88x and 0.71x; b32 1D c64 256
+    k5, 20 MB: 0.70x), with larger rhs, whose transpose costs more than it saves (b96 c4 12^3
+    3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x), and on rows of whole vectors
+    with trips of 3 (b64 1D c16 256 k3: 0.48x, 64 and 32 positions: 0.5x) or tiles (b64 c8
+    64x64 2x2 s2: 0.85x); 1x1 windows (trips of 4) tied.
     """
     own = vector_dim_in_rhs_layout(spec)
-    poor_vectors = own == "N" or own is not None and short_or_strided_rows(spec, own)
+    if own is None or accumulate_loop_builds_patches(spec):
+        return False
+    long_trips = loop_trip(spec)[1] >= MIN_BATCH_VECTOR_TRIP
+    poor_vectors = own == "N" or short_or_strided_rows(spec, own) or long_trips
     rhs_bytes = math.prod(spec.rhs_shape) * shapes.itemsize(spec.rhs_dtype)
     return (
         spec.batch >= TRANSPOSED_RHS_MIN_BATCH

@@ -344,11 +344,22 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
     assert not transposes_rhs(spec(32))  # below the batch that amortizes the transpose
     assert not transposes_rhs(spec(64, out_features=8))  # packs [I, O, H, W]: batch vectors kept
     assert not transposes_rhs(spec(64, dims=NHWC))  # HWIO: already along O
-    # Rows of whole vectors in rhs's own layout are not transposed (1D, 3 taps: 0.48x).
-    rows = localconv.ConvSpec.from_arguments(
-        (64, 16, 256), "float32", (16, 48, 256), "float32", (1,), "SAME", (3,), dimension_numbers=NCH
-    )
-    assert vector_dim_in_rhs_layout(rows) == 0 and not transposes_rhs(rows)
+
+    # Along rows of whole vectors in rhs's own layout, trips of 9 transpose, trips of 3 do not.
+    def rows(taps):
+        return localconv.ConvSpec.from_arguments(
+            (64, 16, 256),
+            "float32",
+            (16, 16 * taps, 256),
+            "float32",
+            (1,),
+            "SAME",
+            (taps,),
+            dimension_numbers=NCH,
+        )
+
+    assert vector_dim_in_rhs_layout(rows(3)) == 0 and not transposes_rhs(rows(3))
+    assert vector_dim_in_rhs_layout(rows(9)) == 0 and transposes_rhs(rows(9))
     strided_rows = spec(68)  # not whole vectors: along strided rows in rhs's own layout
     assert vector_dim_in_rhs_layout(strided_rows) == 1 and transposes_rhs(strided_rows)
     large = spec(64, spatial=(150, 150))
