@@ -395,11 +395,11 @@ def transposes_rhs(spec: ConvSpec) -> bool:
     - rows of whole vectors, trips of 7-9: 2D 3x3 at 16x16 to 40x40, b64-b128, O=16-32:
       1.06-1.41x on 11 layers (b64 c8 24x24: 1.63 -> 1.16 ms; b128 c16 16x16: 2.47 -> 1.93);
       1D b64 k9 256: 1.19 -> 0.96, k7 128: 1.00 -> 0.79.
-    It lost below that batch (b32 and b16 c3 64x64 5x5 s2: 0.88x and 0.71x; b32 1D c64 256
-    k5, 20 MB: 0.70x), with larger rhs, whose transpose costs more than it saves (b96 c4 12^3
-    3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x), and on rows of whole vectors
-    with trips of 3 (b64 1D c16 256 k3: 0.48x, 64 and 32 positions: 0.5x) or tiles (b64 c8
-    64x64 2x2 s2: 0.85x); 1x1 windows (trips of 4) tied.
+    Below that batch it was mixed (b48: 0.89-1.69x on 11 layers; b32: 0.58-1.22x on 10) or
+    lost (b16 c3 64x64 5x5 s2: 0.72x). It lost with larger rhs, whose transpose costs more
+    than it saves (b96 c4 12^3 3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x), and
+    on rows of whole vectors with trips of 3 (b64 1D c16 256 k3: 0.48x, 64 and 32 positions:
+    0.5x) or tiles (b64 c8 64x64 2x2 s2: 0.85x); 1x1 windows (trips of 4) tied.
     """
     own = vector_dim_in_rhs_layout(spec)
     if own is None or accumulate_loop_builds_patches(spec):
