@@ -262,6 +262,10 @@ REAL_DTYPE_PAIRS = dtype_pairs(REAL_DTYPES, MIXED_REAL)
 # (`batch_vectors`).
 VECTOR_BATCHES = st.sampled_from([4, 6, 8, 12, 16])
 SPATIAL_DIMS = st.sampled_from([0, 1, 1, 2, 2, 2, 3])
+# Large batches (whole vectors or not) with one to three vectors of output features, where the
+# accumulate loop may transpose a small rhs in the call (`transposes_rhs`).
+LARGE_BATCHES = st.sampled_from([64, 68, 100])
+WIDE_OUT_FEATURES = st.sampled_from([8, 16, 24])
 
 
 @st.composite
@@ -272,6 +276,7 @@ def cases(
     max_size: int = 7,
     min_in_features: int = 1,
     batches: st.SearchStrategy[int] | None = None,
+    out_features: st.SearchStrategy[int] | None = None,
 ) -> Case:
     """A valid argument set for `conv_general_dilated_local` with small random shapes.
 
@@ -308,7 +313,7 @@ def cases(
 
     return make_case(
         place((batch, in_features, *in_spatial), layout.lhs),
-        draw(rarely_zero(4)),
+        draw(rarely_zero(4) if out_features is None else out_features),
         spell(strides),
         padding,
         spell(filter_shape),

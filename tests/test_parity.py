@@ -22,7 +22,7 @@ from parity_check import check_parity
 from strategies import Case, make_case
 
 import localconv
-from localconv.contraction import accumulate_loop_vector_dim, stride_phases
+from localconv.contraction import accumulate_loop_vector_dim, stride_phases, transposes_rhs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = st.integers(0, 2**32 - 1)
@@ -50,6 +50,21 @@ def test_parity_batch_vectors(case: Case, seed: int) -> None:
     spec = localconv.lower(*case.operands(seed), *case.params, pipeline=None).spec
     vectors = "the batch" if accumulate_loop_vector_dim(spec) == "N" else "O or space"
     event(f"accumulate_loop vectors along {vectors}{', stride phases' if stride_phases(spec) else ''}")
+    check_parity(case, seed)
+
+
+@pytest.mark.xla
+@settings(max_examples=strategies.examples(30))
+@given(
+    strategies.cases(
+        batches=strategies.LARGE_BATCHES, out_features=strategies.WIDE_OUT_FEATURES, max_size=12
+    ),
+    SEEDS,
+)
+def test_parity_large_batch(case: Case, seed: int) -> None:
+    """Large batches, where the accumulate loop may transpose a small rhs in the call."""
+    spec = localconv.lower(*case.operands(seed), *case.params, pipeline=None).spec
+    event(f"rhs transposed in the call: {transposes_rhs(spec)}")
     check_parity(case, seed)
 
 
