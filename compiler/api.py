@@ -13,7 +13,8 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
-from .contraction import STRATEGY_ATTRIBUTE, accumulate_loop_packed_order
+from .accumulate_layout import accumulate_loop_packed_order
+from .contraction import STRATEGY_ATTRIBUTE
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))

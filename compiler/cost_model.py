@@ -81,7 +81,7 @@ import math
 import os
 
 from . import shapes
-from .contraction import (
+from .accumulate_layout import (
     MIN_ROW_EXTENT,
     accumulate_loop_builds_patches,
     accumulate_loop_vector_dim,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .contraction import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
+from .accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
 from .cost_model import choose_strategy
 from .machine import MachineRates
 from .spec import ConvSpec

@@ -22,7 +22,7 @@ from parity_check import check_parity
 from strategies import Case, make_case
 
 import localconv
-from localconv.contraction import accumulate_loop_vector_dim, stride_phases, transposes_rhs
+from localconv.accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEEDS = st.integers(0, 2**32 - 1)

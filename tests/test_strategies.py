@@ -14,9 +14,7 @@ import pytest
 from jax import lax
 
 import localconv
-from localconv.api import lower_spec, packed_order, packed_spec
-from localconv.contraction import (
-    STRATEGIES,
+from localconv.accumulate_layout import (
     TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
     packed_keeps_vectors,
@@ -24,6 +22,8 @@ from localconv.contraction import (
     transposes_rhs,
     vector_dim_in_rhs_layout,
 )
+from localconv.api import lower_spec, packed_order, packed_spec
+from localconv.contraction import STRATEGIES
 from localconv.cost_model import LARGE_BATCH, choose_strategy
 from localconv.lowering.pipelines import default_pipeline
 from localconv.row_loop import row_loop_weights_left
