@@ -223,14 +223,14 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("accumulate_loop")
     for k in range(trips * unroll, total):
         acc = update(acc, source, rhs, index_constant(k, index_dtype, loc=loc))
-    if batch > spec.batch:
-        acc = irbuild.slice_(
-            acc,
-            [0] * (n + 2),
-            [spec.batch if t == "N" else d for t, d in zip(acc_tokens, acc_shape, strict=True)],
-            [1] * (n + 2),
-            loc=loc,
-        )
+    # Drop the batch's zero padding, if any (slice_ emits nothing for the whole tensor).
+    acc = irbuild.slice_(
+        acc,
+        [0] * (n + 2),
+        [spec.batch if t == "N" else d for t, d in zip(acc_tokens, acc_shape, strict=True)],
+        [1] * (n + 2),
+        loc=loc,
+    )
     acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
     source_of = {perms.out[0]: acc_tokens.index("N"), perms.out[1]: acc_tokens.index("O")}
     source_of.update({perms.out[2 + i]: acc_tokens.index(i) for i in range(n)})

@@ -363,7 +363,7 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
     strided_rows = spec(68)  # not whole vectors: along strided rows in rhs's own layout
     assert vector_dim_in_rhs_layout(strided_rows) == 1 and transposes_rhs(strided_rows)
     large = spec(64, spatial=(150, 150))
-    assert 16 * 75 * 75 * 75 * 4 > TRANSPOSED_RHS_MAX_BYTES and not transposes_rhs(large)
+    assert np.prod(large.rhs_shape) * 4 > TRANSPOSED_RHS_MAX_BYTES and not transposes_rhs(large)
     assert accumulate_loop_vector_dim(large) == "N"
     packed = packed_spec(b64, "accumulate_loop")
     assert packed_order(b64, "accumulate_loop") == (1, 2, 3, 0) and not transposes_rhs(packed)
