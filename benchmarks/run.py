@@ -15,6 +15,7 @@ import numpy as np
 from jax import lax
 
 import localconv
+from localconv.allocator import keep_freed_memory
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import estimate
 from localconv.lowering.pipelines import default_pipeline
@@ -176,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time each contraction strategy forced (cost-model data)",
     )
+    parser.add_argument(
+        "--keep-freed-memory",
+        action="store_true",
+        help="first call localconv.allocator.keep_freed_memory() (process-wide: JAX gains too)",
+    )
     parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
     args = parser.parse_args(argv)
@@ -185,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case {', '.join(unknown)}; the cases are: {', '.join(names)}")
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
+    if args.keep_freed_memory and not keep_freed_memory():
+        parser.error("--keep-freed-memory needs glibc")
     rates = measure(args.backend)
     print(
         f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
@@ -211,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
                     "read_bandwidth": rates.read_bandwidth,
                     "matmul_flops": rates.matmul_flops,
                     "date": time.strftime("%Y-%m-%d"),
+                    "keep_freed_memory": args.keep_freed_memory,
                 },
                 "results": results,
             },

@@ -55,12 +55,22 @@ def test_suite_spans_the_parameter_space() -> None:
 def test_one_case_end_to_end(tmp_path) -> None:
     out = tmp_path / "results.json"
     run = run_benchmarks(
-        "--cases", "odd_layout_5x5_b4", "--repeat", "1", "--json", str(out), "--plot", "", "--every-strategy"
+        "--cases",
+        "odd_layout_5x5_b4",
+        "--repeat",
+        "1",
+        "--json",
+        str(out),
+        "--plot",
+        "",
+        "--every-strategy",
+        "--keep-freed-memory",
     )
     assert run.returncode == 0, run.stderr
     assert "| odd_layout_5x5_b4 | accumulate_loop |" in run.stdout
     results = json.loads(out.read_text())
     assert results["machine"]["read_bandwidth"] > 0 and results["machine"]["matmul_flops"] > 0
+    assert results["machine"]["keep_freed_memory"] is True
     (result,) = results["results"]
     assert result["max_abs_error"] < 1e-4
     for field in ("jax_ms", "localconv_ms", "prepacked_ms", "roofline_ms", "passes_ms", "xla_compile_ms"):
