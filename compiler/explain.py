@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
+from .allocator import MAX_MMAP_THRESHOLD
 from .cost_model import choose_strategy
 from .machine import MachineRates
 from .spec import ConvSpec
@@ -44,6 +45,11 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
     ]
     if choice.strategy == "accumulate_loop":
         lines.append(f"  accumulate_loop vectors: {vectors(spec)}")
+    if backend == "cpu" and cost.output_bytes > MAX_MMAP_THRESHOLD:
+        lines.append(
+            f"  output over {MAX_MMAP_THRESHOLD >> 20} MiB: glibc maps it afresh and page-faults it in on "
+            "every call; localconv.allocator.keep_freed_memory() keeps it"
+        )
     if rates is not None:
         moved = cost.min_bytes_moved
         bound = rates.bound_seconds(moved, cost.flops)

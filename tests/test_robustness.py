@@ -120,6 +120,17 @@ def test_explain_reports_the_bytes_of_a_huge_convolution() -> None:
     assert re.search(rf"^  strategy: position_loop \(patches would take {patches:,} bytes", report, re.M)
 
 
+@pytest.mark.parametrize(("backend", "warned"), [("cpu", True), ("gpu", False)])
+def test_explain_warns_of_an_output_glibc_maps_afresh_only_on_cpu(backend: str, warned: bool) -> None:
+    """An output over glibc's 32 MiB mmap cap is faulted in on every CPU call (134 MB here)."""
+    lhs, rhs = S((256, 128, 8, 8), "float32"), S((128, 8, 72, 128), "float32")
+    args = ((1, 1), "SAME", (3, 3), None, None, ("NHWC", "HWIO", "NHWC"))
+    report = explain(localconv.lower(lhs, rhs, *args, pipeline=None).spec, backend=backend)
+    assert ("output over 32 MiB: glibc maps it afresh" in report) is warned
+    small = explain(localconv.lower(S((8, 128, 8, 8), "float32"), rhs, *args, pipeline=None).spec)
+    assert "output over" not in small
+
+
 def test_explain_tool_reports_the_bytes() -> None:
     flags = ["--window-strides", "1", "--padding", "VALID", "--filter-shape", "1"]
     lhs, rhs = "x".join(map(str, HUGE_LHS)) + "xf32", "x".join(map(str, HUGE_RHS)) + "xf32"
