@@ -6,7 +6,8 @@ its per-thread heaps too, so every call page-faults those buffers in again: on t
 machine a fresh 134 MB output costs 33 ms of faults, a third of b256_tall_c8_3x3's call.
 Keeping the pages in the process for reuse removes that, at the price of a resident set that
 stays at its peak. This is process-wide, so localconv never does it by itself: call
-`keep_freed_memory()` once at start-up if you want it.
+`keep_freed_memory()` once at start-up, before the first computation starts XLA's threads
+(threads that already have a malloc arena keep it), if you want it.
 
 Starting the process with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (transparent huge pages:
 512x fewer faults) is the other lever; no code can switch it on after start-up.
