@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import platform
+
 from .accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
 from .allocator import MAX_MMAP_THRESHOLD
 from .cost_model import choose_strategy
@@ -45,7 +47,7 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
     ]
     if choice.strategy == "accumulate_loop":
         lines.append(f"  accumulate_loop vectors: {vectors(spec)}")
-    if backend == "cpu" and cost.output_bytes > MAX_MMAP_THRESHOLD:
+    if backend == "cpu" and cost.output_bytes > MAX_MMAP_THRESHOLD and platform.libc_ver()[0] == "glibc":
         lines.append(
             f"  output over {MAX_MMAP_THRESHOLD >> 20} MiB: glibc maps it afresh and page-faults it in on "
             "every call; localconv.allocator.keep_freed_memory() keeps it"
