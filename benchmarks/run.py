@@ -19,7 +19,7 @@ from localconv.allocator import keep_freed_memory
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import estimate
 from localconv.lowering.pipelines import default_pipeline
-from localconv.machine import measure
+from localconv.machine import MachineRates, measure
 
 from .suite import CASES, Case
 
@@ -148,7 +148,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
 
 
 def format_table(results: list[dict]) -> str:
-    """A Markdown table of the results with the geometric-mean speedup."""
+    """A Markdown table of the results."""
     lines = [
         "| case | strategy | JAX ms | localconv ms | prepacked ms | torch ms | roofline ms | speedup "
         "| x roofline | passes ms |",
@@ -161,8 +161,56 @@ def format_table(results: list[dict]) -> str:
             f"{r['prepacked_ms']:.2f} | {torch} | {r['roofline_ms']:.2f} | {r['speedup']:.2f}x | "
             f"{r['x_roofline']:.1f} | {r['passes_ms']:.0f} |"
         )
-    geomean = math.exp(statistics.mean(math.log(r["speedup"]) for r in results))
-    lines.append(f"\ngeomean speedup over JAX: {geomean:.2f}x over {len(results)} cases")
+    return "\n".join(lines)
+
+
+def target_summary(results: list[dict], rates: MachineRates) -> dict:
+    """The suite against the speed issue's targets.
+
+    The geomean and slowest speedup over JAX; the median case's multiple of its roofline
+    bound; with prepacked weights, the median multiple over the memory-bound cases; and for
+    each compute-bound case, the fraction of the sgemm rate it reaches in the user's layout
+    and prepacked.
+    """
+    memory_bound = [
+        r for r in results if r["min_bytes"] / rates.read_bandwidth >= r["flops"] / rates.matmul_flops
+    ]
+    compute_bound = [r for r in results if r not in memory_bound]
+    return {
+        "geomean_speedup": math.exp(statistics.mean(math.log(r["speedup"]) for r in results)),
+        "slowest_speedup": min(r["speedup"] for r in results),
+        "median_x_roofline": statistics.median(r["x_roofline"] for r in results),
+        "memory_bound_prepacked_median_x_roofline": (
+            statistics.median(r["packed_x_roofline"] for r in memory_bound) if memory_bound else None
+        ),
+        "sgemm_fraction": {
+            r["case"]: [
+                r["flops"] / rates.matmul_flops / (r[k] / 1e3) for k in ("localconv_ms", "prepacked_ms")
+            ]
+            for r in compute_bound
+        },
+    }
+
+
+def format_summary(summary: dict, cases: int) -> str:
+    """`target_summary` in words, with the issue's target for each number."""
+    lines = [
+        f"geomean speedup over JAX: {summary['geomean_speedup']:.2f}x over {cases} cases (target 4x); "
+        f"slowest {summary['slowest_speedup']:.2f}x (target: none below 1x)",
+        f"median case: {summary['median_x_roofline']:.1f}x its roofline (target 3x)",
+    ]
+    if summary["memory_bound_prepacked_median_x_roofline"] is not None:
+        lines.append(
+            "memory-bound cases, prepacked: median "
+            f"{summary['memory_bound_prepacked_median_x_roofline']:.1f}x the roofline (target 2x)"
+        )
+    if summary["sgemm_fraction"]:
+        fractions = ", ".join(
+            f"{case} {user:.0%} / {packed:.0%}" for case, (user, packed) in summary["sgemm_fraction"].items()
+        )
+        lines.append(
+            f"compute-bound cases, share of the sgemm rate (user layout / prepacked; target 40%): {fractions}"
+        )
     return "\n".join(lines)
 
 
@@ -211,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}  {forced}",
             flush=True,
         )
+    summary = target_summary(results, rates)
     print(format_table(results))
+    print()
+    print(format_summary(summary, len(results)))
     with open(args.json, "w", encoding="utf-8") as handle:
         json.dump(
             {
@@ -221,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
                     "date": time.strftime("%Y-%m-%d"),
                     "keep_freed_memory": args.keep_freed_memory,
                 },
+                "summary": summary,
                 "results": results,
             },
             handle,

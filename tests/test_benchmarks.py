@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -77,6 +78,38 @@ def test_one_case_end_to_end(tmp_path) -> None:
         assert result[field] > 0, field
     assert result["temp_bytes"] > 0 and result["jax_temp_bytes"] > 0
     assert all(result[f"{s}_ms"] > 0 for s in STRATEGIES)
+
+
+@pytest.mark.xla
+def test_targets_summary(tmp_path) -> None:
+    """The summary sorts the cases by their roofline and reports them against the issue's targets."""
+    out = tmp_path / "results.json"
+    cases = ("odd_layout_5x5_b4", "explicit_7x7_b64")
+    run = run_benchmarks("--cases", *cases, "--repeat", "1", "--json", str(out), "--plot", "")
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())
+    machine, summary = results["machine"], results["summary"]
+    odd, explicit = results["results"]
+
+    def limit(r: dict) -> str:
+        memory = r["min_bytes"] / machine["read_bandwidth"] >= r["flops"] / machine["matmul_flops"]
+        return "memory" if memory else "compute"
+
+    # Premise: at 1.9 and 24 FLOP per byte, one is memory-bound and the other compute-bound on a CPU.
+    assert (limit(odd), limit(explicit)) == ("memory", "compute")
+    speedups = [r["jax_ms"] / r["localconv_ms"] for r in (odd, explicit)]
+    assert summary["geomean_speedup"] == pytest.approx(math.sqrt(speedups[0] * speedups[1]))
+    assert summary["slowest_speedup"] == pytest.approx(min(speedups))
+    x_roofline = [r["localconv_ms"] / r["roofline_ms"] for r in (odd, explicit)]
+    assert summary["median_x_roofline"] == pytest.approx(sum(x_roofline) / 2)
+    assert summary["memory_bound_prepacked_median_x_roofline"] == pytest.approx(
+        odd["prepacked_ms"] / odd["roofline_ms"]
+    )
+    seconds = [explicit["localconv_ms"] / 1e3, explicit["prepacked_ms"] / 1e3]
+    share = [explicit["flops"] / machine["matmul_flops"] / s for s in seconds]
+    assert summary["sgemm_fraction"] == {"explicit_7x7_b64": pytest.approx(share)}
+    assert f"median case: {summary['median_x_roofline']:.1f}x its roofline (target 3x)" in run.stdout
+    assert "share of the sgemm rate (user layout / prepacked; target 40%): explicit_7x7_b64 " in run.stdout
 
 
 @pytest.mark.parametrize(
