@@ -158,7 +158,7 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
     """The cached autotuned strategy of `spec` on `backend`, timing the candidates if needed."""
     from localconv.lowering.pipelines import default_pipeline
 
-    cached = autotune.cached_strategy(spec, backend)
+    cached = autotune.cached_strategy(spec, backend, compiler_options)
     if cached is not None:
         return cached
     device = runner.get_client(backend).local_devices()[0]
@@ -169,7 +169,7 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
         executable = runner.compile_module(module, backend, compiler_options)
         return lambda: executable(lhs, rhs)
 
-    return autotune.tune(spec, backend, run_strategy)
+    return autotune.tune(spec, backend, run_strategy, compiler_options=compiler_options)
 
 
 def lower(

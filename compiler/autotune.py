@@ -2,23 +2,30 @@
 
 The cost model's rules come from one machine; `Lowered.compile(autotune=True)` measures the
 candidates on the machine and backend at hand instead, and caches the winner on disk keyed by
-the op's signature and the backend, so later processes compile the winner directly. The cache
-lives in `$LOCALCONV_CACHE_DIR` (default `~/.cache/localconv`) as one JSON file, written
-atomically; a corrupt or unreadable cache is ignored, never fatal.
+the op's signature, the backend, the XLA options and the environment the timings depend on
+(device, host CPU, jaxlib and localconv versions), so later processes compile the winner
+directly and a cache shared between machines or kept across upgrades never hands one setting's
+winner to another. The cache lives in `$LOCALCONV_CACHE_DIR` (default `~/.cache/localconv`)
+as one JSON file, written atomically; a corrupt or unreadable cache is ignored, never fatal.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jax
+import jaxlib
 import numpy as np
 
 from .contraction import STRATEGIES
@@ -36,14 +43,45 @@ def cache_path() -> str:
     return os.path.join(directory, CACHE_FILE)
 
 
-def cache_key(spec: ConvSpec, backend: str) -> str:
-    """A stable key for the op's signature on `backend` (no addresses, no hash seeds)."""
-    return hashlib.sha256(f"{backend}|{spec!r}".encode()).hexdigest()
+@functools.cache
+def host_cpu() -> str:
+    """The host's CPU model and core count, e.g. 'AMD EPYC x2'."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model
+            )
+    except OSError:
+        pass
+    return f"{model} x{os.cpu_count()}"
 
 
-def cached_strategy(spec: ConvSpec, backend: str) -> str | None:
-    """The strategy a previous autotuning run chose, if any."""
-    entry = _read_cache().get(cache_key(spec, backend))
+def environment(backend: str) -> dict[str, str]:
+    """What a strategy's timing depends on besides the op and the XLA options."""
+    try:
+        device = jax.devices(backend)[0].device_kind
+    except RuntimeError:
+        device = "unavailable"
+    try:
+        version = importlib.metadata.version("localconv")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return {"device": device, "host": host_cpu(), "jaxlib": jaxlib.__version__, "localconv": version}
+
+
+def cache_key(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
+    """A stable key for the op's signature, the backend, the XLA options and the `environment`."""
+    options = sorted((str(k), str(v)) for k, v in (compiler_options or {}).items())
+    identity = json.dumps([backend, environment(backend), options, repr(spec)], sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def cached_strategy(
+    spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None
+) -> str | None:
+    """The strategy a previous autotuning run chose for this op and setting, if any."""
+    entry = _read_cache().get(cache_key(spec, backend, compiler_options))
     return entry.get("strategy") if isinstance(entry, dict) else None
 
 
@@ -52,8 +90,12 @@ def tune(
     backend: str,
     run_strategy: Callable[[str], Callable[[], object]],
     repeat: int = 5,
+    compiler_options: Mapping[str, Any] | None = None,
 ) -> str:
-    """Times `run_strategy(s)()` for every strategy, caches and returns the fastest."""
+    """Times `run_strategy(s)()` for every strategy, caches and returns the fastest.
+
+    `compiler_options` are the XLA options `run_strategy` compiles with: part of the key.
+    """
     timings = {}
     for strategy in STRATEGIES:
         run = run_strategy(strategy)
@@ -65,7 +107,8 @@ def tune(
             samples.append(time.perf_counter() - start)
         timings[strategy] = statistics.median(samples)
     best = min(timings, key=timings.get)
-    _write_entry(cache_key(spec, backend), {"strategy": best, "seconds": timings})
+    entry = {"strategy": best, "seconds": timings, "environment": environment(backend)}
+    _write_entry(cache_key(spec, backend, compiler_options), entry)
     return best
 
 

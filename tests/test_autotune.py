@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import jax
+import jaxlib
 import numpy as np
 import pytest
 from jax import lax
@@ -61,6 +62,19 @@ def test_autotune_times_every_strategy_and_caches_the_winner(operands, cache_dir
     entry = data[autotune.cache_key(lowered.spec, "cpu")]
     assert set(entry["seconds"]) == set(STRATEGIES)
     assert entry["strategy"] == min(entry["seconds"], key=entry["seconds"].get)
+    assert entry["environment"] == autotune.environment("cpu")
+    assert entry["environment"]["jaxlib"] == jaxlib.__version__
+
+
+@pytest.mark.xla
+def test_autotune_keys_the_winner_by_the_compiler_options(operands, cache_dir) -> None:
+    lhs, rhs = operands
+    lowered = localconv.lower(lhs, rhs, *ARGS)
+    options = {"xla_cpu_enable_fast_math": False}
+    lowered.compile(autotune=True, compiler_options=options)
+    data = json.loads((cache_dir / autotune.CACHE_FILE).read_text())
+    assert list(data) == [autotune.cache_key(lowered.spec, "cpu", options)]
+    assert autotune.cached_strategy(lowered.spec, "cpu") is None
 
 
 @pytest.mark.xla
@@ -126,3 +140,24 @@ def test_cache_keys_depend_on_signature_and_backend(operands) -> None:
     assert autotune.cache_key(spec, "cpu") == autotune.cache_key(
         localconv.lower(lhs, rhs, *ARGS, pipeline=None).spec, "cpu"
     )
+
+
+def test_cache_keys_depend_on_options_and_environment(operands, monkeypatch) -> None:
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    plain = autotune.cache_key(spec, "cpu")
+    assert autotune.cache_key(spec, "cpu", {}) == plain
+    assert autotune.cache_key(spec, "cpu", {"xla_cpu_enable_fast_math": True}) != plain
+    real = autotune.environment
+    for field in ("device", "host", "jaxlib", "localconv"):
+        monkeypatch.setattr(autotune, "environment", lambda backend, f=field: {**real(backend), f: "other"})
+        assert autotune.cache_key(spec, "cpu") != plain, field
+
+
+def test_a_winner_tuned_in_another_environment_is_not_used(operands, monkeypatch) -> None:
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    real = autotune.environment
+    monkeypatch.setattr(autotune, "environment", lambda backend: {**real(backend), "device": "another GPU"})
+    autotune._write_entry(autotune.cache_key(spec, "cpu"), {"strategy": "position_loop"})
+    assert autotune.cached_strategy(spec, "cpu") == "position_loop"
+    monkeypatch.setattr(autotune, "environment", real)
+    assert autotune.cached_strategy(spec, "cpu") is None
