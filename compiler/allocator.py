@@ -38,8 +38,8 @@ def keep_freed_memory(threshold_bytes: int | None = None) -> bool:
     up to that much free memory before trimming. Returns False (and changes nothing) where
     the C library is not glibc.
     """
-    if threshold_bytes is not None and threshold_bytes < 0:
-        raise ValueError(f"threshold_bytes must be None or at least 0, got {threshold_bytes}")
+    if threshold_bytes is not None and threshold_bytes < 1:
+        raise ValueError(f"threshold_bytes must be None or a positive number of bytes, got {threshold_bytes}")
     name = ctypes.util.find_library("c")
     if name is None:
         return False

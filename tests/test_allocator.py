@@ -84,8 +84,10 @@ def test_threshold_keeps_buffers_up_to_it() -> None:
     assert reuse_faults(48 << 20, [16 << 20])["main"] > (48 << 20) // PAGE // 2
 
 
-def test_negative_threshold_is_refused() -> None:
+@pytest.mark.parametrize("threshold", [0, -1])
+def test_a_threshold_below_one_byte_is_refused(threshold: int) -> None:
     from localconv import allocator
 
-    with pytest.raises(ValueError, match="threshold_bytes must be None or at least 0, got -1"):
-        allocator.keep_freed_memory(-1)
+    message = f"threshold_bytes must be None or a positive number of bytes, got {threshold}"
+    with pytest.raises(ValueError, match=message):
+        allocator.keep_freed_memory(threshold)
