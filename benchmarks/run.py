@@ -172,10 +172,8 @@ def target_summary(results: list[dict], rates: MachineRates) -> dict:
     each compute-bound case, the fraction of the sgemm rate it reaches in the user's layout
     and prepacked.
     """
-    memory_bound = [
-        r for r in results if r["min_bytes"] / rates.read_bandwidth >= r["flops"] / rates.matmul_flops
-    ]
-    compute_bound = [r for r in results if r not in memory_bound]
+    memory_bound = [r for r in results if rates.memory_bound(r["min_bytes"], r["flops"])]
+    compute_bound = [r for r in results if not rates.memory_bound(r["min_bytes"], r["flops"])]
     return {
         "geomean_speedup": math.exp(statistics.mean(math.log(r["speedup"]) for r in results)),
         "slowest_speedup": min(r["speedup"] for r in results),

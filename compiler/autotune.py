@@ -59,6 +59,12 @@ def host_cpu() -> str:
 
 def environment(backend: str) -> dict[str, str]:
     """What a strategy's timing depends on besides the op and the XLA options."""
+    return dict(_environment(backend))
+
+
+@functools.cache
+def _environment(backend: str) -> tuple[tuple[str, str], ...]:
+    """`environment`, looked up once per process and backend (package metadata is file I/O)."""
     try:
         device = jax.devices(backend)[0].device_kind
     except RuntimeError:
@@ -67,7 +73,7 @@ def environment(backend: str) -> dict[str, str]:
         version = importlib.metadata.version("localconv")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    return {"device": device, "host": host_cpu(), "jaxlib": jaxlib.__version__, "localconv": version}
+    return (("device", device), ("host", host_cpu()), ("jaxlib", jaxlib.__version__), ("localconv", version))
 
 
 def cache_key(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:

@@ -55,7 +55,7 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
     if rates is not None:
         moved = cost.min_bytes_moved
         bound = rates.bound_seconds(moved, cost.flops)
-        limit = "memory" if moved / rates.read_bandwidth >= cost.flops / rates.matmul_flops else "compute"
+        limit = "memory" if rates.memory_bound(moved, cost.flops) else "compute"
         lines.append(
             f"  roofline on {rates.backend}: {bound * 1e3:.3f} ms ({limit}-bound; "
             f"{rates.read_bandwidth / 1e9:.1f} GB/s read, {rates.matmul_flops / 1e9:.1f} GFLOP/s f32 matmul)"

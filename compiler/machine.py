@@ -27,6 +27,10 @@ class MachineRates:
         """The roofline lower bound on the time of a kernel that moves and computes this much."""
         return max(bytes_moved / self.read_bandwidth, flops / self.matmul_flops)
 
+    def memory_bound(self, bytes_moved: int, flops: int) -> bool:
+        """Whether moving the bytes takes at least as long as the FLOPs (the roofline's side)."""
+        return bytes_moved / self.read_bandwidth >= flops / self.matmul_flops
+
 
 def _best_time(fn, *args, repeat: int = 11) -> float:
     """The fastest of `repeat` calls, in seconds.

@@ -121,6 +121,21 @@ def test_explain_reports_the_bytes_of_a_huge_convolution() -> None:
     assert re.search(rf"^  strategy: position_loop \(patches would take {patches:,} bytes", report, re.M)
 
 
+@pytest.mark.parametrize(
+    ("bytes_moved", "flops", "seconds", "memory_bound"),
+    [(10e9, 100e9, 1.0, True), (10e9, 400e9, 4.0, False), (20e9, 200e9, 2.0, True)],
+)
+def test_roofline_bound_and_side(
+    bytes_moved: float, flops: float, seconds: float, memory_bound: bool
+) -> None:
+    """10 GB/s of reads and 100 GFLOP/s: the slower of the two bounds, ties memory-bound."""
+    from localconv.machine import MachineRates
+
+    rates = MachineRates("cpu", read_bandwidth=10e9, matmul_flops=100e9)
+    assert rates.bound_seconds(bytes_moved, flops) == pytest.approx(seconds)
+    assert rates.memory_bound(bytes_moved, flops) is memory_bound
+
+
 @pytest.mark.parametrize(("backend", "warned"), [("cpu", True), ("gpu", False)])
 def test_explain_warns_of_an_output_glibc_maps_afresh_only_on_cpu(backend: str, warned: bool) -> None:
     """An output over glibc's 32 MiB mmap cap is faulted in on every CPU call (134 MB here)."""
