@@ -5,8 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import pathlib
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 
@@ -27,6 +32,8 @@ BURST = 2
 # Before its timed calls in a round, a contender runs untimed for at least this long.
 WARM_MS = 20.0
 LOWERINGS = 5
+# The repository root, where `python -m benchmarks` finds this package.
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
@@ -132,7 +139,6 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "localconv_ms": times["localconv"],
         "prepacked_ms": times["prepacked"],
         "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat) if backend == "cpu" else None,
-        "roofline_ms": rates.bound_seconds(cost.min_bytes_moved, cost.flops) * 1e3,
         "passes_ms": passes_ms,
         "xla_compile_ms": xla_ms,
         "temp_bytes": compiled.temp_bytes,
@@ -141,10 +147,46 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "ops": sum(1 for line in lowered.as_text().splitlines() if "= stablehlo." in line),
     }
     result.update({f"{strategy}_ms": times[strategy] for strategy in STRATEGIES if strategy in times})
-    result["speedup"] = result["jax_ms"] / result["localconv_ms"]
-    result["x_roofline"] = result["localconv_ms"] / result["roofline_ms"]
-    result["packed_x_roofline"] = result["prepacked_ms"] / result["roofline_ms"]
-    return result
+    return with_ratios(result, rates)
+
+
+def with_ratios(result: dict, rates: MachineRates) -> dict:
+    """`result` with its roofline bound under `rates` and the ratios derived from its timings."""
+    roofline_ms = rates.bound_seconds(result["min_bytes"], result["flops"]) * 1e3
+    return result | {
+        "roofline_ms": roofline_ms,
+        "speedup": result["jax_ms"] / result["localconv_ms"],
+        "x_roofline": result["localconv_ms"] / roofline_ms,
+        "packed_x_roofline": result["prepacked_ms"] / roofline_ms,
+    }
+
+
+def merge_runs(runs: list[dict], backend: str) -> tuple[MachineRates, list[dict]]:
+    """The median of several processes' results files: machine rates and every timing.
+
+    On a shared VM one process can land in a slow mode for a whole run (b256_c128_3x3: 58 ms
+    in one process, 39-41 ms in the next six), so a table from one process may show its
+    luck. Each timing (`*_ms`) becomes its median over the processes that measured it, the
+    largest error is kept, the roofline and the ratios are derived again from the medians,
+    and each contender's per-process times are kept under "runs".
+    """
+    rates = MachineRates(
+        backend,
+        statistics.median(run["machine"]["read_bandwidth"] for run in runs),
+        statistics.median(run["machine"]["matmul_flops"] for run in runs),
+    )
+    merged = []
+    for entries in zip(*(run["results"] for run in runs), strict=True):
+        if len({entry["case"] for entry in entries}) != 1:
+            raise ValueError(f"the runs timed different cases: {[entry['case'] for entry in entries]}")
+        result = dict(entries[0])
+        timings = [key for key, value in result.items() if key.endswith("_ms") and key != "roofline_ms"]
+        runs_of = {key: [entry[key] for entry in entries if entry[key] is not None] for key in timings}
+        result.update({key: statistics.median(values) if values else None for key, values in runs_of.items()})
+        result["max_abs_error"] = max(entry["max_abs_error"] for entry in entries)
+        result["runs"] = {key: runs_of[key] for key in ("jax_ms", "localconv_ms", "prepacked_ms")}
+        merged.append(with_ratios(result, rates))
+    return rates, merged
 
 
 def format_table(results: list[dict]) -> str:
@@ -212,6 +254,59 @@ def format_summary(summary: dict, cases: int) -> str:
     return "\n".join(lines)
 
 
+def run_suite(cases: list[Case], args: argparse.Namespace) -> tuple[MachineRates, list[dict]]:
+    """Measures the machine, then times `cases` in this process, printing a line per case."""
+    rates = measure(args.backend)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
+        f"{jax.devices(args.backend)[0].device_kind}, "
+        f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
+    )
+    results = []
+    for case in cases:
+        results.append(bench_case(case, rates, args.repeat, args.every_strategy, args.backend))
+        r = results[-1]
+        forced = "  ".join(f"{s} {r[f'{s}_ms']:.2f}" for s in STRATEGIES if f"{s}_ms" in r)
+        print(
+            f"{r['case']:24s} jax {r['jax_ms']:8.2f} ms  localconv {r['localconv_ms']:8.2f} ms  "
+            f"packed {r['prepacked_ms']:8.2f} ms  roof {r['roofline_ms']:7.2f} ms  "
+            f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}  {forced}",
+            flush=True,
+        )
+    return rates, results
+
+
+def run_processes(args: argparse.Namespace) -> tuple[MachineRates, list[dict]]:
+    """Runs the suite in `args.processes` fresh processes, one after another, and merges them.
+
+    Each process is `python -m benchmarks` with the same options; its lines are echoed with
+    the process's number (its Markdown table is left out).
+    """
+    options = ["--repeat", str(args.repeat), "--backend", args.backend]
+    options += ["--cases", *args.cases] if args.cases else []
+    options += ["--every-strategy"] if args.every_strategy else []
+    options += ["--keep-freed-memory"] if args.keep_freed_memory else []
+    runs = []
+    with tempfile.TemporaryDirectory() as folder:
+        for i in range(1, args.processes + 1):
+            path = os.path.join(folder, f"run{i}.json")
+            command = [sys.executable, "-m", "benchmarks", *options, "--json", path, "--plot", ""]
+            child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+            for line in child.stdout:
+                if not line.startswith("|"):
+                    print(f"[process {i}/{args.processes}] {line}", end="", flush=True)
+            if child.wait():
+                raise SystemExit(f"benchmark process {i}/{args.processes} failed (status {child.returncode})")
+            with open(path, encoding="utf-8") as handle:
+                runs.append(json.load(handle))
+    rates, results = merge_runs(runs, args.backend)
+    print(
+        f"medians of {args.processes} processes: read {rates.read_bandwidth / 1e9:.1f} GB/s, "
+        f"f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
+    )
+    return rates, results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m benchmarks`."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
@@ -228,6 +323,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="first call localconv.allocator.keep_freed_memory() (process-wide: JAX gains too)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="run the suite in this many fresh processes and report the median of each timing",
+    )
     parser.add_argument("--json", default="benchmarks/results.json", help="JSON results file")
     parser.add_argument("--plot", default="benchmarks/roofline.png", help="roofline PNG ('' = none)")
     args = parser.parse_args(argv)
@@ -237,26 +338,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown case {', '.join(unknown)}; the cases are: {', '.join(names)}")
     if args.repeat < 1:
         parser.error(f"--repeat must be at least 1, got {args.repeat}")
-    if args.keep_freed_memory and not keep_freed_memory():
-        parser.error("--keep-freed-memory needs glibc")
-    rates = measure(args.backend)
-    print(
-        f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
-        f"{jax.devices(args.backend)[0].device_kind}, "
-        f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
-    )
+    if args.processes < 1:
+        parser.error(f"--processes must be at least 1, got {args.processes}")
     cases = [c for c in CASES if not args.cases or c.name in args.cases]
-    results = []
-    for case in cases:
-        results.append(bench_case(case, rates, args.repeat, args.every_strategy, args.backend))
-        r = results[-1]
-        forced = "  ".join(f"{s} {r[f'{s}_ms']:.2f}" for s in STRATEGIES if f"{s}_ms" in r)
-        print(
-            f"{r['case']:24s} jax {r['jax_ms']:8.2f} ms  localconv {r['localconv_ms']:8.2f} ms  "
-            f"packed {r['prepacked_ms']:8.2f} ms  roof {r['roofline_ms']:7.2f} ms  "
-            f"{r['speedup']:5.2f}x  [{r['strategy']}] err {r['max_abs_error']:.1e}  {forced}",
-            flush=True,
-        )
+    if args.processes > 1:
+        rates, results = run_processes(args)
+    else:
+        if args.keep_freed_memory and not keep_freed_memory():
+            parser.error("--keep-freed-memory needs glibc")
+        rates, results = run_suite(cases, args)
     summary = target_summary(results, rates)
     print(format_table(results))
     print()
@@ -269,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                     "matmul_flops": rates.matmul_flops,
                     "date": time.strftime("%Y-%m-%d"),
                     "keep_freed_memory": args.keep_freed_memory,
+                    "processes": args.processes,
                 },
                 "summary": summary,
                 "results": results,

@@ -2,11 +2,13 @@
 
 The tool is run as a user runs it (a subprocess in the repository root) on one small case with
 one timed call, and its JSON is checked for every field the README table is built from;
-unknown case names and a repeat below 1 are refused with a usage error before any timing.
+unknown case names, a repeat below 1 and fewer than one process are refused with a usage error
+before any timing. Merging several processes' results is checked on hand-made results.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import json
 import math
@@ -31,6 +33,18 @@ def load_suite():
 
 
 CASES = load_suite().CASES
+
+
+def load_runner():
+    """benchmarks/run.py, imported as the `benchmarks` package's module without sys.path."""
+    if "benchmarks" not in sys.modules:
+        init = ROOT / "benchmarks" / "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            "benchmarks", init, submodule_search_locations=[str(init.parent)]
+        )
+        sys.modules["benchmarks"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["benchmarks"])
+    return importlib.import_module("benchmarks.run")
 
 
 def run_benchmarks(*args: str) -> subprocess.CompletedProcess:
@@ -112,11 +126,76 @@ def test_targets_summary(tmp_path) -> None:
     assert "share of the sgemm rate (user layout / prepacked; target 40%): explicit_7x7_b64 " in run.stdout
 
 
+def hand_made_run(bandwidth: float, localconv_ms: float, jax_ms: float, error: float, torch_ms=None) -> dict:
+    """One process's results file with one case, as `python -m benchmarks` writes it."""
+    result = {
+        "case": "odd_layout_5x5_b4",
+        "strategy": "accumulate_loop",
+        "flops": 2 * 10**9,
+        "min_bytes": 10**9,
+        "jax_ms": jax_ms,
+        "localconv_ms": localconv_ms,
+        "prepacked_ms": localconv_ms / 2,
+        "torch_ms": torch_ms,
+        "roofline_ms": 1.0,
+        "passes_ms": 10.0,
+        "xla_compile_ms": 100.0,
+        "temp_bytes": 4096,
+        "max_abs_error": error,
+    }
+    return {"machine": {"read_bandwidth": bandwidth, "matmul_flops": 1e12}, "results": [result]}
+
+
+def test_runs_of_several_processes_merge_to_medians() -> None:
+    """Each timing is its median over the processes; the roofline and ratios follow the medians."""
+    runs = [
+        hand_made_run(1e11, localconv_ms=20.0, jax_ms=90.0, error=1e-6),
+        hand_made_run(2e11, localconv_ms=10.0, jax_ms=100.0, error=3e-6, torch_ms=50.0),
+        hand_made_run(4e11, localconv_ms=12.0, jax_ms=60.0, error=2e-6),
+    ]
+    rates, (merged,) = load_runner().merge_runs(runs, "cpu")
+    assert (rates.read_bandwidth, rates.matmul_flops) == (2e11, 1e12)
+    assert (merged["localconv_ms"], merged["jax_ms"], merged["prepacked_ms"]) == (12.0, 90.0, 6.0)
+    assert merged["torch_ms"] == 50.0  # only one process had torch
+    assert merged["max_abs_error"] == 3e-6
+    # 1 GB at the median 200 GB/s: 5 ms, above 2 GFLOP at 1 TFLOP/s.
+    assert merged["roofline_ms"] == pytest.approx(5.0)
+    assert merged["speedup"] == pytest.approx(90.0 / 12.0)
+    assert merged["x_roofline"] == pytest.approx(12.0 / 5.0)
+    assert merged["packed_x_roofline"] == pytest.approx(6.0 / 5.0)
+    assert merged["runs"]["localconv_ms"] == [20.0, 10.0, 12.0]
+    assert (merged["strategy"], merged["temp_bytes"]) == ("accumulate_loop", 4096)
+
+
+def test_runs_of_different_cases_are_not_merged() -> None:
+    other = hand_made_run(1e11, 1.0, 2.0, 0.0)
+    other["results"][0]["case"] = "explicit_7x7_b64"
+    with pytest.raises(ValueError, match="the runs timed different cases"):
+        load_runner().merge_runs([hand_made_run(1e11, 1.0, 2.0, 0.0), other], "cpu")
+
+
+@pytest.mark.xla
+def test_several_processes_end_to_end(tmp_path) -> None:
+    out = tmp_path / "results.json"
+    run = run_benchmarks(
+        "--cases", "odd_layout_5x5_b4", "--repeat", "1", "--processes", "2", "--json", str(out), "--plot", ""
+    )
+    assert run.returncode == 0, run.stderr
+    assert all(f"[process {i}/2] odd_layout_5x5_b4 " in run.stdout for i in (1, 2))
+    assert run.stdout.count("| odd_layout_5x5_b4 | accumulate_loop |") == 1
+    results = json.loads(out.read_text())
+    assert results["machine"]["processes"] == 2
+    (result,) = results["results"]
+    times = result["runs"]["localconv_ms"]
+    assert len(times) == 2 and result["localconv_ms"] == pytest.approx(sum(times) / 2)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--cases", "no_such_case"), "unknown case no_such_case; the cases are: face_9x9_b1"),
         (("--repeat", "0"), "--repeat must be at least 1, got 0"),
+        (("--processes", "0"), "--processes must be at least 1, got 0"),
     ],
 )
 def test_bad_arguments_are_usage_errors(args, message) -> None:
