@@ -25,42 +25,18 @@ from localconv.contraction import STRATEGIES
 from localconv.cost_model import estimate
 from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import MachineRates, measure
+from localconv.timing import median_seconds
 
 from .suite import CASES, Case
 
-BURST = 2
-# Before its timed calls in a round, a contender runs untimed for at least this long.
-WARM_MS = 20.0
 LOWERINGS = 5
 # The repository root, where `python -m benchmarks` finds this package.
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median wall time in ms of `repeat` calls of each function, after warm-up calls.
-
-    The contenders take turns in rounds, so a slow phase of a shared machine slows all of
-    them alike instead of whichever ran during it. In each round a contender runs untimed
-    for `WARM_MS` (at least one call) and then makes `BURST` timed calls, so that each is
-    timed in its own steady state, as in a loop of calls to it: after another contender's
-    long calls, one untimed call did not get there (the allocator has handed the large
-    freed blocks back to the OS, and the cores have idled: on the 2-core VM, a 1.5 ms layer
-    measured 2.4 ms after 20 ms of sleep and one warm-up call).
-    """
-    for fn in fns.values():
-        jax.block_until_ready(fn())
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(-(-repeat // BURST)):
-        for name, fn in fns.items():
-            warm_until = time.perf_counter() + WARM_MS / 1e3
-            jax.block_until_ready(fn())
-            while time.perf_counter() < warm_until:
-                jax.block_until_ready(fn())
-            for _ in range(BURST):
-                start = time.perf_counter()
-                jax.block_until_ready(fn())
-                times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t[:repeat]) * 1e3 for name, t in times.items()}
+    """Median wall time in ms of `repeat` calls of each function, timed in rounds (see localconv.timing)."""
+    return {name: seconds * 1e3 for name, seconds in median_seconds(fns, repeat).items()}
 
 
 def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float | None:

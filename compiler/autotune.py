@@ -17,10 +17,8 @@ import importlib.metadata
 import json
 import os
 import platform
-import statistics
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +28,7 @@ import numpy as np
 
 from .contraction import STRATEGIES
 from .spec import ConvSpec
+from .timing import median_seconds
 
 CACHE_FILE = "autotune.json"
 _lock = threading.Lock()
@@ -100,18 +99,11 @@ def tune(
 ) -> str:
     """Times `run_strategy(s)()` for every strategy, caches and returns the fastest.
 
-    `compiler_options` are the XLA options `run_strategy` compiles with: part of the key.
+    The strategies take turns in rounds (`timing.median_seconds`), so a slow phase of a shared
+    machine or another strategy's long calls do not decide the winner. `compiler_options` are
+    the XLA options `run_strategy` compiles with: part of the key.
     """
-    timings = {}
-    for strategy in STRATEGIES:
-        run = run_strategy(strategy)
-        jax.block_until_ready(run())
-        samples = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            jax.block_until_ready(run())
-            samples.append(time.perf_counter() - start)
-        timings[strategy] = statistics.median(samples)
+    timings = median_seconds({strategy: run_strategy(strategy) for strategy in STRATEGIES}, repeat)
     best = min(timings, key=timings.get)
     entry = {"strategy": best, "seconds": timings, "environment": environment(backend)}
     _write_entry(cache_key(spec, backend, compiler_options), entry)

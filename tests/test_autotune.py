@@ -8,10 +8,11 @@ import jax
 import jaxlib
 import numpy as np
 import pytest
+from fake_clock import FakeClock
 from jax import lax
 
 import localconv
-from localconv import autotune
+from localconv import autotune, timing
 from localconv.api import packed_order, packed_spec
 from localconv.contraction import STRATEGIES
 from localconv.cost_model import choose_strategy
@@ -119,6 +120,29 @@ def test_prepacked_weights_follow_the_autotuned_strategy(operands, winner, monke
         rtol=1e-5,
         atol=1e-5,
     )
+
+
+def test_tuning_times_strategies_in_turns_and_caches_the_fastest(operands, cache_dir, monkeypatch) -> None:
+    """No strategy's calls run all in one stretch, where a slow phase would decide the winner."""
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    clock = FakeClock()
+    monkeypatch.setattr(timing, "time", clock)
+    calls = []
+    seconds = dict(zip(STRATEGIES, (4.0, 1.0, 3.0, 2.0), strict=True))
+
+    def run_strategy(strategy: str):
+        def run() -> None:
+            calls.append(strategy)
+            clock.now += seconds[strategy]
+
+        return run
+
+    assert autotune.tune(spec, "cpu", run_strategy, repeat=4) == STRATEGIES[1]
+    # One untimed call each, then two rounds: a warm-up call and two timed ones each.
+    a_round = [strategy for strategy in STRATEGIES for _ in range(1 + timing.BURST)]
+    assert calls == [*STRATEGIES, *a_round, *a_round]
+    entry = json.loads((cache_dir / autotune.CACHE_FILE).read_text())[autotune.cache_key(spec, "cpu")]
+    assert entry["strategy"] == STRATEGIES[1] and entry["seconds"] == seconds
 
 
 def test_a_corrupt_cache_is_ignored(operands, cache_dir) -> None:
