@@ -14,7 +14,7 @@ from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
 from .accumulate_layout import accumulate_loop_packed_order
-from .contraction import STRATEGY_ATTRIBUTE
+from .contraction import STRATEGIES, STRATEGY_ATTRIBUTE
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -169,7 +169,11 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
         executable = runner.compile_module(module, backend, compiler_options)
         return lambda: executable(lhs, rhs)
 
-    return autotune.tune(spec, backend, run_strategy, compiler_options=compiler_options)
+    # A forced strategy skips the cost model's memory budget, so the over-budget ones are not run.
+    candidates = [s for s in STRATEGIES if cost_model.fits_memory_budget(spec, s)]
+    return autotune.tune(
+        spec, backend, run_strategy, compiler_options=compiler_options, strategies=candidates
+    )
 
 
 def lower(

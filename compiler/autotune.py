@@ -3,10 +3,11 @@
 The cost model's rules come from one machine; `Lowered.compile(autotune=True)` measures the
 candidates on the machine and backend at hand instead, and caches the winner on disk keyed by
 the op's signature, the backend, the XLA options and the environment the timings depend on
-(device, host CPU, jaxlib and localconv versions), so later processes compile the winner
-directly and a cache shared between machines or kept across upgrades never hands one setting's
-winner to another. The cache lives in `$LOCALCONV_CACHE_DIR` (default `~/.cache/localconv`)
-as one JSON file, written atomically; a corrupt or unreadable cache is ignored, never fatal.
+(device, host CPU, jaxlib and localconv versions, and a hash of localconv's sources), so later
+processes compile the winner directly and a cache shared between machines or kept across
+upgrades or code changes never hands one setting's winner to another. The cache lives in
+`$LOCALCONV_CACHE_DIR` (default `~/.cache/localconv`) as one JSON file, written atomically; a
+corrupt or unreadable cache, or an entry naming no strategy, is ignored, never fatal.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import os
 import platform
 import tempfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -72,7 +73,31 @@ def _environment(backend: str) -> tuple[tuple[str, str], ...]:
         version = importlib.metadata.version("localconv")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    return (("device", device), ("host", host_cpu()), ("jaxlib", jaxlib.__version__), ("localconv", version))
+    from localconv import lowering
+
+    code = source_fingerprint([os.path.dirname(__file__), os.path.dirname(lowering.__file__)])
+    return (
+        ("device", device),
+        ("host", host_cpu()),
+        ("jaxlib", jaxlib.__version__),
+        ("localconv", version),
+        ("code", code),
+    )
+
+
+def source_fingerprint(directories: Sequence[str]) -> str:
+    """A short hash of the Python sources directly in `directories`: names and contents.
+
+    The package version stays the same across the commits of a source checkout, while the
+    emitted programs, and so the winners, change with the code.
+    """
+    digest = hashlib.sha256()
+    for directory in directories:
+        for name in sorted(os.listdir(directory)):
+            if name.endswith(".py"):
+                with open(os.path.join(directory, name), "rb") as handle:
+                    digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def cache_key(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
@@ -87,7 +112,8 @@ def cached_strategy(
 ) -> str | None:
     """The strategy a previous autotuning run chose for this op and setting, if any."""
     entry = _read_cache().get(cache_key(spec, backend, compiler_options))
-    return entry.get("strategy") if isinstance(entry, dict) else None
+    strategy = entry.get("strategy") if isinstance(entry, dict) else None
+    return strategy if strategy in STRATEGIES else None
 
 
 def tune(
@@ -96,14 +122,15 @@ def tune(
     run_strategy: Callable[[str], Callable[[], object]],
     repeat: int = 5,
     compiler_options: Mapping[str, Any] | None = None,
+    strategies: Sequence[str] = STRATEGIES,
 ) -> str:
-    """Times `run_strategy(s)()` for every strategy, caches and returns the fastest.
+    """Times `run_strategy(s)()` for each of `strategies`, caches and returns the fastest.
 
     The strategies take turns in rounds (`timing.median_seconds`), so a slow phase of a shared
     machine or another strategy's long calls do not decide the winner. `compiler_options` are
     the XLA options `run_strategy` compiles with: part of the key.
     """
-    timings = median_seconds({strategy: run_strategy(strategy) for strategy in STRATEGIES}, repeat)
+    timings = median_seconds({strategy: run_strategy(strategy) for strategy in strategies}, repeat)
     best = min(timings, key=timings.get)
     entry = {"strategy": best, "seconds": timings, "environment": environment(backend)}
     _write_entry(cache_key(spec, backend, compiler_options), entry)

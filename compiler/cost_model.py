@@ -170,7 +170,7 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
                 cost,
             )
-        patches_fit = not accumulate_loop_builds_patches(spec) or cost.patch_bytes <= budget
+        patches_fit = fits_memory_budget(spec, "accumulate_loop", budget)
         awkward = awkward_vectors(spec)
         accumulate_runs_well = awkward is None and patches_fit
         if accumulate_runs_well and spec.out_features >= WIDE_MIN_O and spec.patch_size >= WIDE_MIN_K:
@@ -188,12 +188,11 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 "would not pay for its gathered patches",
                 cost,
             )
-        rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
-        row_bytes = cost.patch_bytes // max(rows, 1)
-        if row_bytes > budget:
+        if not fits_memory_budget(spec, "row_loop", budget):
             return StrategyChoice(
                 "position_loop",
-                f"a row of patches would take {row_bytes:,} bytes, over the {budget:,}-byte budget",
+                f"a row of patches would take {row_patch_bytes(spec):,} bytes, "
+                f"over the {budget:,}-byte budget",
                 cost,
             )
         if awkward is not None:
@@ -231,6 +230,29 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         f"< {DOT_MATMUL_FLOPS:,}): the loop beats the batched dot",
         cost,
     )
+
+
+def row_patch_bytes(spec: ConvSpec) -> int:
+    """The bytes of one row of patches, what `row_loop` gathers per trip."""
+    rows = spec.out_spatial[row_loop_outer_dim(spec)] if spec.num_spatial else 1
+    return estimate(spec).patch_bytes // max(rows, 1)
+
+
+def fits_memory_budget(spec: ConvSpec, strategy: str, memory_budget: int | None = None) -> bool:
+    """Whether `strategy`'s largest temporary for `spec` fits `memory_budget` (default: RAM / 4).
+
+    The batched dot materializes every patch, `row_loop` one row of them, `accumulate_loop` every
+    patch only where it builds them first (`accumulate_loop_builds_patches`); `position_loop`
+    holds one window and one output row per position, so it always fits.
+    """
+    budget = default_memory_budget() if memory_budget is None else memory_budget
+    if strategy == "batched_dot":
+        return estimate(spec).patch_bytes <= budget
+    if strategy == "row_loop":
+        return row_patch_bytes(spec) <= budget
+    if strategy == "accumulate_loop":
+        return not accumulate_loop_builds_patches(spec) or estimate(spec).patch_bytes <= budget
+    return True
 
 
 def awkward_vectors(spec: ConvSpec) -> str | None:

@@ -145,6 +145,43 @@ def test_tuning_times_strategies_in_turns_and_caches_the_fastest(operands, cache
     assert entry["strategy"] == STRATEGIES[1] and entry["seconds"] == seconds
 
 
+@pytest.mark.xla
+@pytest.mark.parametrize("stored", ["bogus", 5, None])
+def test_a_cache_entry_naming_no_strategy_is_ignored(operands, stored) -> None:
+    lhs, rhs = operands
+    lowered = localconv.lower(lhs, rhs, *ARGS)
+    autotune._write_entry(autotune.cache_key(lowered.spec, "cpu"), {"strategy": stored})
+    assert autotune.cached_strategy(lowered.spec, "cpu") is None
+    assert lowered.compile(autotune=True).strategy in STRATEGIES
+
+
+def test_strategies_over_the_memory_budget_are_not_tuned(operands, monkeypatch) -> None:
+    """Forced strategies skip the budget, so tuning must not run one that would exhaust memory."""
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    monkeypatch.setattr(localconv.cost_model, "default_memory_budget", lambda: 1)
+    tuned = []
+
+    def fake_tune(spec, backend, run_strategy, compiler_options=None, strategies=STRATEGIES):
+        tuned.extend(strategies)
+        return "position_loop"
+
+    monkeypatch.setattr(autotune, "tune", fake_tune)
+    assert localconv.api.autotune_strategy(spec, "cpu") == "position_loop"
+    # With a 1-byte budget only the loops that cut patch rows in the loop fit (this layer's
+    # accumulate loop does not build patches first).
+    assert tuned == ["accumulate_loop", "position_loop"]
+
+
+def test_the_source_fingerprint_follows_python_sources_only(tmp_path) -> None:
+    (tmp_path / "a.py").write_text("x = 1\n")
+    (tmp_path / "notes.txt").write_text("anything")
+    before = autotune.source_fingerprint([str(tmp_path)])
+    (tmp_path / "notes.txt").write_text("something else")
+    assert autotune.source_fingerprint([str(tmp_path)]) == before
+    (tmp_path / "a.py").write_text("x = 2\n")
+    assert autotune.source_fingerprint([str(tmp_path)]) != before
+
+
 def test_a_corrupt_cache_is_ignored(operands, cache_dir) -> None:
     (cache_dir / autotune.CACHE_FILE).write_text("{not json")
     spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
@@ -172,7 +209,7 @@ def test_cache_keys_depend_on_options_and_environment(operands, monkeypatch) -> 
     assert autotune.cache_key(spec, "cpu", {}) == plain
     assert autotune.cache_key(spec, "cpu", {"xla_cpu_enable_fast_math": True}) != plain
     real = autotune.environment
-    for field in ("device", "host", "jaxlib", "localconv"):
+    for field in ("device", "host", "jaxlib", "localconv", "code"):
         monkeypatch.setattr(autotune, "environment", lambda backend, f=field: {**real(backend), f: "other"})
         assert autotune.cache_key(spec, "cpu") != plain, field
 
