@@ -30,6 +30,8 @@ from localconv.timing import median_seconds
 from .suite import CASES, Case
 
 LOWERINGS = 5
+# Largest difference from JAX's result at which the torch contender counts as the same layer.
+TORCH_TOLERANCE = 1e-3
 # The repository root, where `python -m benchmarks` finds this package.
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -39,8 +41,12 @@ def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, fl
     return {name: seconds * 1e3 for name, seconds in median_seconds(fns, repeat).items()}
 
 
-def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float | None:
-    """PyTorch unfold + einsum on the same layer, when torch is importable and the layout fits."""
+def torch_contender(case: Case, lhs: np.ndarray, rhs: np.ndarray) -> Callable[[], object] | None:
+    """PyTorch unfold + einsum on the same layer, when torch is importable and expresses it.
+
+    Its unfold takes NCHW input, OIHW-like weights and symmetric padding: VALID, or SAME at
+    stride 1 with odd windows.
+    """
     try:
         import torch
         import torch.nn.functional as F  # noqa: N812
@@ -48,19 +54,21 @@ def torch_ms(case: Case, lhs: np.ndarray, rhs: np.ndarray, repeat: int) -> float
         return None
     if case.dimension_numbers[:2] != ("NCHW", "OIHW") or case.lhs_dilation or case.rhs_dilation:
         return None
-    if not isinstance(case.padding, str) or case.padding == "SAME" and case.window_strides != (1, 1):
-        return None
+    padding = case.padding.upper() if isinstance(case.padding, str) else None
     k = case.filter_shape
-    pad = (k[0] // 2, k[1] // 2) if case.padding == "SAME" else (0, 0)
+    same = padding == "SAME" and case.window_strides == (1, 1) and all(size % 2 for size in k)
+    if padding != "VALID" and not same:
+        return None
+    pad = (k[0] // 2, k[1] // 2) if same else (0, 0)
     x, w = torch.from_numpy(lhs), torch.from_numpy(rhs)
     o, kk, h, ww = rhs.shape
 
     def run():
-        patches = F.unfold(x, k, padding=pad, stride=case.window_strides)  # N, K, L
-        return torch.einsum("nkl,okl->nol", patches, w.reshape(o, kk, h * ww))
+        with torch.no_grad():
+            patches = F.unfold(x, k, padding=pad, stride=case.window_strides)  # N, K, L
+            return torch.einsum("nkl,okl->nol", patches, w.reshape(o, kk, h * ww))
 
-    with torch.no_grad():
-        return median_ms({"torch": run}, repeat)["torch"]
+    return run
 
 
 def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, backend: str = "cpu") -> dict:
@@ -80,21 +88,28 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
     lowering_ms = []
     for _ in range(LOWERINGS):
         start = time.perf_counter()
-        lowered = localconv.lower(lhs, rhs, *args)
+        lowered = localconv.lower(lhs, rhs, *args, backend=backend)
         lowering_ms.append((time.perf_counter() - start) * 1e3)
     passes_ms = statistics.median(lowering_ms)
     start = time.perf_counter()
     compiled = lowered.compile(backend)
     xla_ms = (time.perf_counter() - start) * 1e3
     packed = compiled.prepack(rhs)
-    error = float(np.max(np.abs(np.asarray(compiled(lhs, rhs)) - np.asarray(reference(lhs, rhs)))))
-    packed_error = float(np.max(np.abs(np.asarray(compiled(lhs, packed)) - np.asarray(reference(lhs, rhs)))))
+    expected = np.asarray(reference(lhs, rhs))
+    error = float(np.max(np.abs(np.asarray(compiled(lhs, rhs)) - expected)))
+    packed_error = float(np.max(np.abs(np.asarray(compiled(lhs, packed)) - expected)))
 
     contenders = {
         "jax": lambda: reference(lhs, rhs),
         "localconv": lambda: compiled(lhs, rhs),
         "prepacked": lambda: compiled(lhs, packed),
     }
+    torch_run = torch_contender(case, lhs_np, rhs_np) if backend == "cpu" else None
+    if torch_run is not None:
+        torch_error = float(np.max(np.abs(torch_run().numpy().reshape(expected.shape) - expected)))
+        if torch_error > TORCH_TOLERANCE:
+            raise RuntimeError(f"{case.name}: torch's result is {torch_error:.1e} off JAX's")
+        contenders["torch"] = torch_run
     if every_strategy:
         for strategy in STRATEGIES:
             forced = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(backend, strategy)).compile(
@@ -114,7 +129,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "jax_ms": times["jax"],
         "localconv_ms": times["localconv"],
         "prepacked_ms": times["prepacked"],
-        "torch_ms": torch_ms(case, lhs_np, rhs_np, repeat) if backend == "cpu" else None,
+        "torch_ms": times.get("torch"),
         "passes_ms": passes_ms,
         "xla_compile_ms": xla_ms,
         "temp_bytes": compiled.temp_bytes,
@@ -141,10 +156,10 @@ def merge_runs(runs: list[dict], backend: str) -> tuple[MachineRates, list[dict]
     """The median of several processes' results files: machine rates and every timing.
 
     On a shared VM one process can land in a slow mode for a whole run (b256_c128_3x3: 58 ms
-    in one process, 39-41 ms in the next six), so a table from one process may show its
-    luck. Each timing (`*_ms`) becomes its median over the processes that measured it, the
-    largest error is kept, the roofline and the ratios are derived again from the medians,
-    and each contender's per-process times are kept under "runs".
+    in one single-process run, 39-43 ms in most other processes), so a table from one
+    process may show its luck. Each timing (`*_ms`) becomes its median over the processes
+    that measured it, the largest error is kept, the roofline and the ratios are derived
+    again from the medians, and each timing's per-process values are kept under "runs".
     """
     rates = MachineRates(
         backend,
@@ -160,7 +175,7 @@ def merge_runs(runs: list[dict], backend: str) -> tuple[MachineRates, list[dict]
         runs_of = {key: [entry[key] for entry in entries if entry[key] is not None] for key in timings}
         result.update({key: statistics.median(values) if values else None for key, values in runs_of.items()})
         result["max_abs_error"] = max(entry["max_abs_error"] for entry in entries)
-        result["runs"] = {key: runs_of[key] for key in ("jax_ms", "localconv_ms", "prepacked_ms")}
+        result["runs"] = runs_of
         merged.append(with_ratios(result, rates))
     return rates, merged
 
