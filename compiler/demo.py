@@ -7,9 +7,7 @@ The default layer is face-recognition style (DeepFace-like locally connected lay
 from __future__ import annotations
 
 import collections
-import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import jax
@@ -19,6 +17,9 @@ from jaxlib.mlir import ir
 
 from .api import lower
 from .cost_model import choose_strategy
+from .params import explicit_padding
+from .shapes import output_spatial
+from .timing import median_seconds
 
 
 @dataclass(frozen=True)
@@ -46,26 +47,19 @@ def op_counts(module: ir.Module) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def median_seconds(run: Callable[[], object], repeat: int) -> float:
-    """Median wall time of `repeat` calls after one warm-up call (results are waited for)."""
-    jax.block_until_ready(run())
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        jax.block_until_ready(run())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run_demo(layer: DemoLayer = DemoLayer(), repeat: int = 10, seed: int = 0) -> bool:
     """Lowers, runs and checks the demo layer, printing a summary; True when results agree."""
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
     rng = np.random.default_rng(seed)
     lhs = rng.standard_normal((layer.batch, layer.in_channels, layer.size, layer.size), np.float32)
-    out_size = layer.size  # SAME padding with stride 1 keeps the spatial extent.
-    patch = layer.in_channels * layer.window**2
-    rhs = rng.standard_normal((layer.out_channels, patch, out_size, out_size), np.float32)
-    rhs /= np.sqrt(patch)
     args = ((1, 1), layer.padding, (layer.window, layer.window))
+    window = (layer.window, layer.window)
+    padding = explicit_padding(layer.padding, (layer.size, layer.size), window, (1, 1), (1, 1))
+    out_spatial = output_spatial((layer.size, layer.size), window, (1, 1), padding, (1, 1), (1, 1))
+    patch = layer.in_channels * layer.window**2
+    rhs = rng.standard_normal((layer.out_channels, patch, *out_spatial), np.float32)
+    rhs /= np.sqrt(patch)
 
     start = time.perf_counter()
     lowered = lower(lhs, rhs, *args)
@@ -94,8 +88,9 @@ def run_demo(layer: DemoLayer = DemoLayer(), repeat: int = 10, seed: int = 0) ->
     agree = bool(np.allclose(ours, theirs, rtol=1e-4, atol=1e-4))
     print(f"max |localconv - jax| = {error:.2e} -> {'OK' if agree else 'MISMATCH'}")
 
-    ours_time = median_seconds(lambda: compiled(lhs, rhs), repeat)
-    jax_time = median_seconds(lambda: reference(lhs, rhs), repeat)
+    contenders = {"localconv": lambda: compiled(lhs, rhs), "jax": lambda: reference(lhs, rhs)}
+    times = median_seconds(contenders, repeat)
+    ours_time, jax_time = times["localconv"], times["jax"]
     print(
         f"median of {repeat} runs on cpu: localconv {ours_time * 1e3:.2f} ms, "
         f"jax.lax.conv_general_dilated_local {jax_time * 1e3:.2f} ms "

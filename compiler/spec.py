@@ -200,10 +200,6 @@ class ConvSpec:
         """Output spatial extents in rhs-spec spatial order."""
         return tuple(self.out_shape[p] for p in self.dimension_numbers.out[2:])
 
-    def out_spatial_in(self, order: list[int]) -> list[int]:
-        """Output spatial extents of the spatial dims listed in `order`."""
-        return [self.out_spatial[i] for i in order]
-
     @property
     def batch(self) -> int:
         """Batch size N."""

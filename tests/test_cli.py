@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from localconv.demo import DemoLayer, run_demo
 from localconv.lowering import PipelineError
 from localconv.tools import cli_args, localconv_main, localconv_opt
 
@@ -103,3 +104,27 @@ def test_split_input_counts_lines() -> None:
     chunks = localconv_opt.split_input("a\n// -----\nb\nc\n// -----  \nd\n")
     assert [line for _, line in chunks] == [1, 2, 5]
     assert [chunk.strip() for chunk, _ in chunks] == ["a", "b\nc", "d"]
+
+
+@pytest.mark.xla
+def test_demo_agrees_with_jax(capsys) -> None:
+    """The README's main job: the default layer lowered, run, checked against JAX and timed."""
+    assert localconv_main.main(["demo", "--repeat", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "-> OK" in out and "median of 1 runs on cpu: localconv " in out
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("padding", ["VALID", "same_lower"])
+def test_demo_layer_takes_any_padding(padding) -> None:
+    """The demo's weights take the output extent the padding gives (6x6 input, 3x3 windows)."""
+    layer = DemoLayer(batch=2, in_channels=3, out_channels=2, size=6, padding=padding)
+    assert run_demo(layer, repeat=1)
+
+
+@pytest.mark.parametrize("command", ["demo", "run"])
+def test_repeat_below_one_is_refused_before_any_work(command, tmp_path, capsys) -> None:
+    argv = [command, "--repeat", "0"] + ([str(tmp_path / "missing.mlir")] if command == "run" else [])
+    assert localconv_main.main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.err == "localconv: error: --repeat must be at least 1, got 0\n" and captured.out == ""

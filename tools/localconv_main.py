@@ -12,12 +12,13 @@ import numpy as np
 from localconv import api, irbuild, runner
 from localconv.composite import is_localconv_composite, spec_from_composite
 from localconv.cost_model import default_memory_budget
-from localconv.demo import median_seconds, run_demo
+from localconv.demo import run_demo
 from localconv.explain import explain
 from localconv.lowering import run_pipeline
 from localconv.lowering.pass_base import ops_where
 from localconv.machine import measure
 from localconv.serialization import parse_module
+from localconv.timing import median_seconds
 
 from . import cli_args
 from .atomic import write_atomically
@@ -103,10 +104,21 @@ def lower_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_command(args: argparse.Namespace) -> int:
-    """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
+def check_repeat(args: argparse.Namespace) -> None:
+    """Refuses a `--repeat` below 1 before any work (a median needs a timed run)."""
     if args.repeat < 1:
         raise ValueError(f"--repeat must be at least 1, got {args.repeat}")
+
+
+def demo_command(args: argparse.Namespace) -> int:
+    """Lowers, runs, checks and times the README's demo layer; 1 when it disagrees with JAX."""
+    check_repeat(args)
+    return 0 if run_demo(repeat=args.repeat) else 1
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
+    check_repeat(args)
     with open(args.module, "rb") as handle:
         module = parse_module(handle.read(), irbuild.make_context())
     if args.pipeline != "none":
@@ -133,7 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
             f"result {index}: {result.dtype.name}{list(result.shape)} "
             f"sum={np.sum(result.astype(np.complex128)).real:.6g} sha256={digest}"
         )
-    seconds = median_seconds(lambda: executable(*values), args.repeat)
+    seconds = median_seconds({"run": lambda: executable(*values)}, args.repeat)["run"]
     print(f"median of {args.repeat} runs on {args.backend}: {seconds * 1e3:.3f} ms")
     if args.output:
         write_atomically(args.output, _npz_bytes(results))
@@ -180,14 +192,12 @@ def _npz_bytes(results: list[np.ndarray]) -> bytes:
     return buffer.getvalue()
 
 
-COMMANDS = {"lower": lower_command, "run": run_command, "explain": explain_command}
+COMMANDS = {"demo": demo_command, "lower": lower_command, "run": run_command, "explain": explain_command}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `localconv` console script."""
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        return run_guarded("localconv", lambda: 0 if run_demo(repeat=args.repeat) else 1, args.debug)
     return run_guarded("localconv", lambda: COMMANDS[args.command](args), args.debug)
 
 
