@@ -121,7 +121,7 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
         return False
     if not padding and MIN_BATCH_VECTOR_TRIP <= loop_trip(spec)[1] <= L1_WAYS:
         return True
-    extent, stride = spec.out_spatial[minor], spec.window_strides[minor]
+    extent, stride = spec.out_spatial[minor], row_strides(spec)[minor]
     ragged = extent % lanes != 0
     if batch >= 2 * lanes:
         return stride > 1 or ragged or extent < MIN_ROW_EXTENT
@@ -151,7 +151,7 @@ def stride_phases(spec: ConvSpec) -> bool:
     return (
         accumulate_loop_vector_dim(spec) == "N"
         and vector_batch(spec) < 2 * vector_lanes(spec)
-        and any(stride > 1 for stride in spec.window_strides)
+        and any(stride > 1 for stride in row_strides(spec))
     )
 
 
@@ -218,7 +218,7 @@ def short_or_strided_rows(spec: ConvSpec, dim: int) -> bool:
     extent = spec.out_spatial[dim]
     if extent == 1 or accumulate_loop_builds_patches(spec):
         return False
-    return spec.window_strides[dim] > 1 or extent < MIN_ROW_EXTENT
+    return row_strides(spec)[dim] > 1 or extent < MIN_ROW_EXTENT
 
 
 def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
@@ -255,7 +255,7 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     if dim == "N":
         return spec.batch >= lanes
     extent = spec.out_spatial[dim]
-    return spec.window_strides[dim] == 1 and extent > 0 and extent % lanes == 0
+    return row_strides(spec)[dim] == 1 and extent > 0 and extent % lanes == 0
 
 
 def accumulator_dtype(spec: ConvSpec) -> str:
@@ -320,6 +320,17 @@ def accumulator_order(
     else:
         at = tokens.index("O") + 1
     return [*tokens[:at], "N", *tokens[at:]]
+
+
+def row_strides(spec: ConvSpec) -> tuple[int, ...]:
+    """The window stride along each spatial dim as accumulate_loop's rows step through the input.
+
+    1 along a dim with at most one output position: no step is ever taken there, and the
+    stride phases (`stride_phases`) would otherwise pad the input up to a whole stride along
+    it (a stride of 10**6 over 5 elements asked for 128 TB).
+    """
+    pairs = zip(spec.window_strides, spec.out_spatial, strict=True)
+    return tuple(stride if extent > 1 else 1 for stride, extent in pairs)
 
 
 def windows_tile(spec: ConvSpec) -> bool:

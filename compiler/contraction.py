@@ -44,6 +44,7 @@ from .accumulate_layout import (
     accumulator_order,
     loop_trip,
     rhs_tokens,
+    row_strides,
     stride_phases,
     transposes_rhs,
     vector_batch,
@@ -112,7 +113,8 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         source = emit_padded_input(spec.patch_spec, lhs, ("C", *row_tokens), batch, loc=loc)
     # The window strides along the source's dims; with `stride_phases` the source is split
     # into phases along them, so that every patch row is a unit-stride slice.
-    source_strides = [1, *(1 if t == "N" else spec.window_strides[t] for t in row_tokens)]
+    strides = row_strides(spec)
+    source_strides = [1, *(1 if t == "N" else strides[t] for t in row_tokens)]
     phases = stride_phases(spec)
     if phases:
         source = emit_stride_phases(source, source_strides, loc=loc)
@@ -120,7 +122,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # Each window offset's slice of the input reads (out - 1) * stride + 1 elements per
     # spatial dim, and the whole batch.
     reach = [
-        batch if t == "N" else (e - 1) * spec.window_strides[t] + 1 if e else 0
+        batch if t == "N" else (e - 1) * strides[t] + 1 if e else 0
         for t, e in zip(row_tokens, row_shape, strict=True)
     ]
 

@@ -7,8 +7,11 @@ strategy per op (see `contraction.STRATEGIES`).
 
 from __future__ import annotations
 
+import math
+
 from jaxlib.mlir import ir
 
+from . import irbuild
 from .contraction import (
     STRATEGIES,
     emit_accumulate_loop,
@@ -29,16 +32,23 @@ def emit_lowering(
     *,
     loc: ir.Location,
 ) -> ir.Value:
-    """The convolution of `lhs` and `rhs` lowered with contraction `strategy`."""
+    """The convolution of `lhs` and `rhs` lowered with contraction `strategy`.
+
+    An empty output is a constant: no strategy is emitted for it, so none has to index windows
+    whose offsets exceed the (empty) input, e.g. a window dilation of 2**31.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    if math.prod(spec.out_shape) == 0:
+        zero = irbuild.zero_scalar(spec.out_dtype, loc=loc)
+        return irbuild.broadcast(zero, spec.out_shape, [], loc=loc)
     if strategy == "batched_dot":
         return emit_batched_dot(spec, lhs, rhs, loc=loc)
     if strategy == "accumulate_loop":
         return emit_accumulate_loop(spec, lhs, rhs, loc=loc)
     if strategy == "position_loop":
         return emit_position_loop(spec, lhs, rhs, loc=loc)
-    if strategy == "row_loop":
-        return emit_row_loop(spec, lhs, rhs, loc=loc)
-    raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}")
+    return emit_row_loop(spec, lhs, rhs, loc=loc)
 
 
 def emit_default_lowering(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:

@@ -219,6 +219,36 @@ def test_lowering_huge_shapes_allocates_nothing_large() -> None:
     assert int(result.stdout.split()[-1]) < 1 << 20, f"peak RSS {result.stdout.split()[-1]} KiB"
 
 
+@pytest.mark.xla
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "default"])
+def test_a_stride_far_beyond_the_input_needs_no_large_buffer(strategy: str) -> None:
+    """One output position per dim: the stride never applies, so it must not size any buffer.
+
+    The accumulate loop's stride phases padded the input up to a whole stride along each dim,
+    128 TB here.
+    """
+    rng = np.random.default_rng(0)
+    lhs = rng.standard_normal((8, 2, 5, 5)).astype(np.float32)
+    rhs = rng.standard_normal((3, 18, 1, 1)).astype(np.float32)
+    args = ((10**6, 10**6), "VALID", (3, 3))
+    pipeline = "default" if strategy == "default" else default_pipeline(strategy=strategy)
+    compiled = localconv.lower(lhs, rhs, *args, pipeline=pipeline).compile()
+    assert compiled.temp_bytes < 1 << 20
+    expected = lax.conv_general_dilated_local(lhs, rhs, *args)
+    np.testing.assert_allclose(np.asarray(compiled(lhs, rhs)), np.asarray(expected), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize("strategy", [*STRATEGIES, "default"])
+def test_an_empty_output_with_a_window_dilation_past_int32(strategy: str) -> None:
+    """Window offsets of 2**31 over an empty output: no loop index may have to hold them."""
+    lhs, rhs = np.ones((1, 1, 5, 1), np.float32), np.ones((2, 2, 0, 1), np.float32)
+    args = ((1, 1), "VALID", (2, 1), None, (2**31, 1))
+    pipeline = "default" if strategy == "default" else default_pipeline(strategy=strategy)
+    result = localconv.lower(lhs, rhs, *args, pipeline=pipeline).compile()(lhs, rhs)
+    assert result.shape == lax.conv_general_dilated_local(lhs, rhs, *args).shape == (1, 2, 0, 1)
+
+
 def test_run_refuses_arguments_no_machine_holds(tmp_path: Path) -> None:
     """`localconv run` on a 2**45-element argument (128 TiB) exits 1 with a diagnostic.
 
