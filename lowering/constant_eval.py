@@ -1,9 +1,10 @@
 """Exact evaluation of small constant subgraphs (the kernels JAX builds) with NumPy.
 
 Only ops whose NumPy meaning is exact are evaluated: constant, iota, broadcast_in_dim,
-reshape, transpose, convert, compare and add/subtract/multiply/select. Anything else (a block
-argument, an unknown op, a too large tensor, a constant NumPy cannot read) gives `None`, so a
-caller that must prove a value never guesses.
+reshape, transpose, convert, compare (where its compare_type is NumPy's comparison: not
+TOTALORDER) and add/subtract/multiply/select. Anything else (a block argument, an unknown op,
+a too large tensor, a constant NumPy cannot read) gives `None`, so a caller that must prove a
+value never guesses.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ def evaluate(value: ir.Value, max_elements: int = MAX_ELEMENTS) -> np.ndarray | 
     if name == "stablehlo.convert":
         return operands[0].astype(dtype)
     if name == "stablehlo.compare":
+        if not _numpy_compares_alike(attrs, operands[0].dtype):
+            return None
         direction = stablehlo.ComparisonDirectionAttr(attrs["comparison_direction"]).value
         return _COMPARE[direction](operands[0], operands[1])
     if name == "stablehlo.select":
@@ -76,3 +79,15 @@ def evaluate(value: ir.Value, max_elements: int = MAX_ELEMENTS) -> np.ndarray | 
     if name in _BINARY and dtype.kind in "iub":
         return _BINARY[name](operands[0], operands[1]).astype(dtype)
     return None
+
+
+def _numpy_compares_alike(attrs: ir.OpAttributeMap, dtype: np.dtype) -> bool:
+    """Whether NumPy's comparison of `dtype` values is the one the compare's `compare_type` asks.
+
+    NumPy compares floats as IEEE values, so TOTALORDER (where -0.0 < +0.0 and NaNs are
+    ordered) differs, as does a SIGNED/UNSIGNED type that is not the integers' own.
+    """
+    if "compare_type" not in attrs:
+        return True
+    natural = {"f": "FLOAT", "c": "FLOAT", "i": "SIGNED", "u": "UNSIGNED", "b": "UNSIGNED"}.get(dtype.kind)
+    return stablehlo.ComparisonTypeAttr(attrs["compare_type"]).value == natural

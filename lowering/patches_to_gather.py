@@ -9,9 +9,10 @@ tensor) writes the same tensor 2-7x faster (measured on the benchmark suite's la
 
 The rewrite is exact for any concatenate, along dim `d`, of values
 `reshape(slice(x))` (or `reshape(x)`) that each insert a unit dim at `d`, read the same `x`
-with the same strides, or read a `pad` of `x` and `x` itself (as the slice-of-pad folding of
-`localconv-simplify-patch-gather` leaves them): element (..., f, ...) of the result is
-`x[start_f + stride * i]` in each sliced dim and the whole extent in the others. Run it after
+with the same strides, or read a `pad` of `x` with non-negative edge padding and `x` itself
+(as the slice-of-pad folding of `localconv-simplify-patch-gather` leaves them): element
+(..., f, ...) of the result is `x[start_f + stride * i]` in each sliced dim and the whole
+extent in the others. Run it after
 `localconv-simplify-patch-gather`, whose space-to-depth is cheaper still where windows tile.
 The op count stays independent of spatial size: one iota, multiply, add per sliced dim.
 """
@@ -94,8 +95,10 @@ def _on_common_source(pieces: list[_Piece]) -> list[_Piece] | None:
     if len(sources) != 2 or len(pads) != 1:
         return None
     pad = _defining(pads[0], "stablehlo.pad")
-    low, interior = _i64s(pad, "edge_padding_low"), _i64s(pad, "interior_padding")
-    if pad.operands[0] not in sources or min(low) < 0:
+    low, high = _i64s(pad, "edge_padding_low"), _i64s(pad, "edge_padding_high")
+    interior = _i64s(pad, "interior_padding")
+    # Negative padding cuts the operand short: some of its elements are not in the pad.
+    if pad.operands[0] not in sources or min(low) < 0 or min(high) < 0:
         return None
     mapped = []
     for p in pieces:

@@ -100,4 +100,20 @@ module {
     %not_slice = stablehlo.concatenate %1, %7, dim = 0 : (tensor<1x4xf32>, tensor<1x4xf32>) -> tensor<2x4xf32>
     return %strides, %sources, %existing, %not_slice : tensor<2x4xf32>, tensor<2x4xf32>, tensor<8xf32>, tensor<2x4xf32>
   }
+
+  // A pad whose negative high padding cuts its operand short: x[3:5] is not in the pad, so
+  // the piece reading it cannot be re-expressed on the pad (a gather would clamp it).
+  // CHECK-LABEL: func.func @pad_cutting_its_operand_short(
+  // CHECK-NOT: stablehlo.gather
+  // CHECK: stablehlo.concatenate
+  func.func @pad_cutting_its_operand_short(%arg0: tensor<5xf32>) -> tensor<2x2xf32> {
+    %zero = stablehlo.constant dense<0.0> : tensor<f32>
+    %p = stablehlo.pad %arg0, %zero, low = [1], high = [-2], interior = [0] : (tensor<5xf32>, tensor<f32>) -> tensor<4xf32>
+    %0 = stablehlo.slice %p [0:2] : (tensor<4xf32>) -> tensor<2xf32>
+    %1 = stablehlo.reshape %0 : (tensor<2xf32>) -> tensor<1x2xf32>
+    %2 = stablehlo.slice %arg0 [3:5] : (tensor<5xf32>) -> tensor<2xf32>
+    %3 = stablehlo.reshape %2 : (tensor<2xf32>) -> tensor<1x2xf32>
+    %4 = stablehlo.concatenate %1, %3, dim = 0 : (tensor<1x2xf32>, tensor<1x2xf32>) -> tensor<2x2xf32>
+    return %4 : tensor<2x2xf32>
+  }
 }
