@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 
+import jax
 import jax.extend.mlir as jax_ext_mlir
 from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
@@ -38,7 +39,13 @@ def module_bytes(module: ir.Module, emit: str = "text", target_version: str | No
             raise ValueError(
                 f"target version must be a StableHLO version from {minimum} to {newest}, got {version!r}"
             )
-        return jax_ext_mlir.serialize_portable_artifact(module.operation.get_asm(binary=True), version)
+        try:
+            return jax_ext_mlir.serialize_portable_artifact(module.operation.get_asm(binary=True), version)
+        except jax.errors.JaxRuntimeError as err:
+            detail = next((line for line in str(err).splitlines() if "error:" in line), str(err))
+            raise ValueError(
+                f"a portable artifact holds StableHLO, func and builtin ops only: {detail.strip()}"
+            ) from None
     raise ValueError(f"emit must be one of {EMIT_FORMATS}, got {emit!r}")
 
 

@@ -131,6 +131,13 @@ def run_pipeline(
             manager = passmanager.PassManager("builtin.module")
             manager.enable_verifier(options.verify_each)
             managers.append((*_add_element(manager, element, pipeline), element, manager))
+        names = [name for name, *_ in managers]
+        unknown = [name for name in options.print_ir_after if name not in names]
+        if unknown:
+            raise ValueError(
+                f"print_ir_after names no pass of the pipeline: {', '.join(unknown)}; "
+                f"it runs: {', '.join(names) or 'nothing'}"
+            )
         for name, configured, element, manager in managers:
             before = module.operation.get_asm(enable_debug_info=True)
             start = time.perf_counter()

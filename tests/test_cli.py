@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from localconv import runner
 from localconv.demo import DemoLayer, run_demo
-from localconv.lowering import PipelineError
+from localconv.lowering import PipelineError, PipelineOptions
 from localconv.tools import cli_args, localconv_main, localconv_opt
 
 COMPOSITE_ARGS = [
@@ -128,3 +129,49 @@ def test_repeat_below_one_is_refused_before_any_work(command, tmp_path, capsys) 
     assert localconv_main.main(argv) == 1
     captured = capsys.readouterr()
     assert captured.err == "localconv: error: --repeat must be at least 1, got 0\n" and captured.out == ""
+
+
+ADD_MODULE = b"""
+func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {
+  %0 = stablehlo.add %a, %a : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
+"""
+EXPLAIN_FLAGS = COMPOSITE_ARGS[1:-2]  # --lhs ... --filter-shape 3
+
+
+def test_explain_names_the_missing_convolution_flags(capsys) -> None:
+    assert localconv_main.main(["explain", "--lhs", "1x2x5xf32", "--padding", "SAME"]) == 1
+    assert capsys.readouterr().err == (
+        "localconv: error: explain needs every convolution flag; missing: --rhs, --window-strides, "
+        "--filter-shape\n"
+    )
+
+
+def test_explain_on_an_absent_backend_is_one_line(capsys) -> None:
+    absent = [b for b in ("gpu", "tpu") if b not in runner.available_backends()]
+    if not absent:
+        pytest.skip("every backend is present")
+    assert localconv_main.main(["explain", *EXPLAIN_FLAGS, "--backend", absent[0]]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"localconv: error: backend '{absent[0]}' is not available here")
+    assert err.count("\n") == 1
+
+
+def test_a_portable_artifact_of_other_dialects_is_a_value_error() -> None:
+    arith = b"func.func @main(%a: i32) -> i32 {\n  %0 = arith.addi %a, %a : i32\n  return %0 : i32\n}\n"
+    with pytest.raises(ValueError, match="a portable artifact holds StableHLO, func and builtin ops only"):
+        localconv_opt.OptDriver("O0", emit="portable").run(arith)
+
+
+def test_printing_after_a_pass_the_pipeline_lacks_is_an_error() -> None:
+    options = PipelineOptions(print_ir_after=("no-such-pass",))
+    with pytest.raises(ValueError, match="no pass of the pipeline: no-such-pass; it runs: canonicalize$"):
+        localconv_opt.OptDriver("builtin.module(canonicalize)", options).run(ADD_MODULE)
+
+
+def test_an_empty_pass_pipeline_is_not_the_default_one(tmp_path, capsys) -> None:
+    path = tmp_path / "add.mlir"
+    path.write_bytes(ADD_MODULE)
+    assert localconv_opt.main([str(path), "--pass-pipeline", ""]) == 1
+    assert capsys.readouterr().err == "localconv-opt: error: malformed pass pipeline ''\n"

@@ -27,6 +27,10 @@ from .diagnostics import run_guarded
 EMIT_STAGES = {"composite": None, "stablehlo": "O0", "optimized": "default"}
 
 
+# The convolution flags without a default (`add_conv_flags`).
+CONV_FLAGS = ("--lhs", "--rhs", "--window-strides", "--padding", "--filter-shape")
+
+
 def add_conv_flags(parser: argparse.ArgumentParser, required: bool = True) -> None:
     """The flags that describe one convolution (as `localconv lower` takes them)."""
     parser.add_argument("--lhs", required=required, help="lhs type, e.g. 8x16x32x32xf32")
@@ -161,9 +165,14 @@ def explain_command(args: argparse.Namespace) -> int:
         if not specs:
             raise ValueError(f"{args.module} holds no localconv.conv_general_dilated_local composite")
     else:
-        if args.lhs is None:
+        required = {flag: getattr(args, flag.lstrip("-").replace("-", "_")) for flag in CONV_FLAGS}
+        if all(value is None for value in required.values()):
             raise ValueError("explain needs the convolution flags (--lhs ...) or --module FILE")
+        missing = [flag for flag, value in required.items() if value is None]
+        if missing:
+            raise ValueError(f"explain needs every convolution flag; missing: {', '.join(missing)}")
         specs = [api.lower(*conv_arguments(args), pipeline=None).spec]
+    runner.get_client(args.backend)  # a clear error where the backend is absent
     rates = measure(args.backend)
     print("\n\n".join(explain(spec, rates, args.backend) for spec in specs))
     if args.plot:

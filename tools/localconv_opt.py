@@ -128,9 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             print_ir_after=tuple(args.print_ir_after),
             timing=args.timing,
         )
-        driver = OptDriver(
-            args.pass_pipeline or args.pipeline or "default", options, args.emit, args.target_version
-        )
+        pipeline = args.pass_pipeline if args.pass_pipeline is not None else args.pipeline or "default"
+        driver = OptDriver(pipeline, options, args.emit, args.target_version)
         if not args.split_input_file:
             return _write(args.output, driver.run(data, args.input))
         if args.emit != "text":
