@@ -63,13 +63,29 @@ class Compiled:
         self._packed: runner.Executable | None = None
 
     def __call__(self, lhs: Any, rhs: Any) -> jax.Array:
-        """The convolution of `lhs` with `rhs` (an array, or `PackedWeights` from `prepack`)."""
+        """The convolution of `lhs` with `rhs` (an array, or `PackedWeights` from `prepack`).
+
+        Operands are narrowed as `lower` narrows them (float64 to float32 with x64 off), so the
+        arrays a program was lowered from can be passed to it.
+        """
         if isinstance(rhs, PackedWeights):
             if rhs.spec != self._packed_spec:
                 raise ValueError("rhs was prepacked for a different convolution")
-            (result,) = self._packed_executable()(lhs, rhs.array)
+            executable, operands = self._packed_executable(), (lhs, rhs.array)
+        else:
+            executable, operands = self._executable, (lhs, rhs)
+        try:
+            (result,) = executable(*operands)
             return result
-        (result,) = self._executable(lhs, rhs)
+        except TypeError as mismatch:
+            # The runner checks dtypes; only on a mismatch is it worth narrowing (a copy).
+            try:
+                narrowed = tuple(_as_array(name, v) for name, v in zip(("lhs", "rhs"), operands, strict=True))
+            except TypeError:
+                raise mismatch from None
+            if all(n is v for n, v in zip(narrowed, operands, strict=True)):
+                raise
+        (result,) = executable(*narrowed)
         return result
 
     @property
@@ -308,6 +324,9 @@ def _as_array(name: str, value: Any) -> Any:
     """`value` as an array of a supported dtype, narrowed as JAX narrows (x64 off)."""
     if isinstance(value, (jax.Array, np.ndarray)):
         array = value
+    elif isinstance(value, (list, tuple)):
+        # JAX's ArrayLike takes no Python sequences either (its asarray raises TypeError).
+        raise TypeError(f"{name} must be an array or a scalar, got {type(value).__name__}; use numpy.asarray")
     else:
         try:
             array = np.asarray(value)

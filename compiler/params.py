@@ -287,8 +287,10 @@ def precision_pair(value: Any) -> tuple[str, str]:
         if level is None:
             raise _precision_error(value)
         return (level, level)
-    if isinstance(value, tuple) and len(value) == 2:
-        both_enums = all(isinstance(p, lax.Precision) for p in value)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        # JAX canonicalizes a list of two strings to a tuple but passes a list of two enums on
+        # as it is, which conv_general_dilated_local then refuses.
+        both_enums = isinstance(value, tuple) and all(isinstance(p, lax.Precision) for p in value)
         both_strings = all(isinstance(p, str) for p in value)
         levels = tuple(_precision_level(p) for p in value)
         if (both_enums or both_strings) and None not in levels:
@@ -307,13 +309,14 @@ def _precision_level(value: Any) -> str | None:
 def _precision_error(value: Any) -> ValueError:
     return ValueError(
         "precision must be None, a lax.Precision, one of the strings "
-        f"{sorted(_PRECISION_ALIASES)}, or a tuple of two of these (both enums or both strings); "
+        f"{sorted(_PRECISION_ALIASES)}, or a tuple of two of these (both enums or both strings, "
+        "strings also as a list); "
         f"got {value!r}"
     )
 
 
 def _is_sequence(value: Any) -> bool:
-    if isinstance(value, np.ndarray):
+    if isinstance(value, (np.ndarray, jax.Array)):
         return value.ndim >= 1
     return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
 

@@ -92,6 +92,11 @@ _CDN = lax.ConvDimensionNumbers
 
 # fmt: off
 CASES = [
+    # Operands: like JAX, arrays and scalars only.
+    Case("lhs_nested_list", TypeError, r"lhs must be an array or a scalar, got list",
+         lhs=f32(LHS_SHAPE).tolist()),
+    Case("rhs_tuple", TypeError, r"rhs must be an array or a scalar, got tuple",
+         rhs=tuple(f32(RHS_SHAPE).tolist())),
     # Ranks.
     Case("lhs_rank_1", TypeError, r"lhs.*rank.*\(3,\)",
          {"window_strides": (), "filter_shape": ()}, lhs=f32((3,)), rhs=f32((4, 27))),

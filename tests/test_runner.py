@@ -103,6 +103,16 @@ def test_wrong_dtype_raises_type_error(dtype: type) -> None:
 
 
 @pytest.mark.xla
+def test_float64_operands_are_narrowed_as_lower_narrows_them() -> None:
+    """With x64 off, `lower` takes float64 arrays as float32; so does the compiled program."""
+    lhs, rhs = (x.astype(np.float64) for x in operands())
+    compiled = localconv.lower(lhs, rhs, (1,), "VALID", (3,)).compile()
+    expected = compiled(*operands())
+    np.testing.assert_array_equal(np.asarray(compiled(lhs, rhs)), np.asarray(expected))
+    np.testing.assert_array_equal(np.asarray(compiled(lhs, compiled.prepack(rhs))), np.asarray(expected))
+
+
+@pytest.mark.xla
 def test_wrong_argument_count_raises_type_error() -> None:
     executable = runner.compile_module(lowered().module)
     lhs, rhs = operands()

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 import strategies
@@ -99,6 +100,7 @@ SPELLING_GROUPS = {
             {**SAME_FILTER, "padding": ((0, 1), (0, 1))},
             {**SAME_FILTER, "padding": [[0, 1], [0, 1]]},
             {**SAME_FILTER, "padding": np.array([[0, 1], [0, 1]])},
+            {**SAME_FILTER, "padding": jnp.array([[0, 1], [0, 1]])},
         ],
         {**SAME_FILTER, "padding": "SAME_LOWER"},
     ),
@@ -108,6 +110,7 @@ SPELLING_GROUPS = {
             {"precision": "float32"},
             {"precision": lax.Precision.HIGHEST},
             {"precision": ("highest", "highest")},
+            {"precision": ["highest", "float32"]},
             {"precision": (lax.Precision.HIGHEST, lax.Precision.HIGHEST)},
         ],
         {"precision": "high"},
@@ -236,6 +239,16 @@ def test_x64_dtypes_without_x64_are_narrowed_like_jax(dtype: Any, canonical: str
         expected = jax_result(LHS_SHAPE, dtype, RHS_SHAPE, dtype, **BASE).dtype
     assert (spec.lhs_dtype, spec.rhs_dtype, spec.out_dtype) == (canonical,) * 3
     assert expected.name == canonical
+
+
+def test_a_list_of_two_precision_enums_is_refused_as_jax_refuses_it() -> None:
+    """JAX turns a list of two strings into a tuple, but passes two enums in a list on as a list."""
+    precision = [lax.Precision.HIGHEST, lax.Precision.HIGHEST]
+    lhs, rhs = np.ones((1, 1, 3), np.float32), np.ones((1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="Unsupported precision"):
+        lax.conv_general_dilated_local(lhs, rhs, (1,), "SAME", (3,), precision=precision)
+    with pytest.raises(ValueError, match="precision must be None"):
+        make_spec(precision=precision)
 
 
 @pytest.mark.parametrize(

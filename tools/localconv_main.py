@@ -9,20 +9,19 @@ import sys
 import jax
 import numpy as np
 
-from localconv import api, irbuild, runner
+from localconv import api, runner
 from localconv.composite import is_localconv_composite, spec_from_composite
 from localconv.cost_model import default_memory_budget
 from localconv.demo import run_demo
 from localconv.explain import explain
-from localconv.lowering import run_pipeline
+from localconv.lowering import PipelineOptions
 from localconv.lowering.pass_base import ops_where
 from localconv.machine import measure
-from localconv.serialization import parse_module
 from localconv.timing import median_seconds
 
 from . import cli_args
 from .atomic import write_atomically
-from .diagnostics import run_guarded
+from .diagnostics import load_module, run_guarded, run_pipeline_located
 
 EMIT_STAGES = {"composite": None, "stablehlo": "O0", "optimized": "default"}
 
@@ -124,9 +123,9 @@ def run_command(args: argparse.Namespace) -> int:
     """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
     check_repeat(args)
     with open(args.module, "rb") as handle:
-        module = parse_module(handle.read(), irbuild.make_context())
+        module = load_module(handle.read(), args.module)
     if args.pipeline != "none":
-        run_pipeline(module, args.pipeline)
+        run_pipeline_located(module, args.pipeline, PipelineOptions(), args.module)
     executable = runner.compile_module(module, args.backend)
     if args.inputs:
         values = [np.load(path, allow_pickle=False) for path in args.inputs]
@@ -160,7 +159,7 @@ def explain_command(args: argparse.Namespace) -> int:
     """Prints the cost report of each convolution (flags or a module's composites)."""
     if args.module:
         with open(args.module, "rb") as handle:
-            module = parse_module(handle.read(), irbuild.make_context())
+            module = load_module(handle.read(), args.module)
         specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
         if not specs:
             raise ValueError(f"{args.module} holds no localconv.conv_general_dilated_local composite")

@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 
 from jaxlib.mlir import ir
 
-from localconv import irbuild
-from localconv.lowering import PIPELINES, PipelineError, PipelineOptions, run_pipeline
+from localconv.lowering import PIPELINES, PipelineOptions
 from localconv.lowering.registry import describe_passes
-from localconv.serialization import EMIT_FORMATS, module_bytes, parse_module
+from localconv.serialization import EMIT_FORMATS, module_bytes
 
 from .atomic import write_atomically
-from .diagnostics import describe, run_guarded
+from .diagnostics import describe, load_module, run_guarded, run_pipeline_located
 
 SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.M)
 
@@ -31,38 +30,9 @@ class OptDriver:
 
     def run(self, data: bytes, filename: str = "-", first_line: int = 1) -> bytes:
         """The module after the pipeline; ValueError (file:line:col) when it does not parse."""
-        context = irbuild.make_context()
-        try:
-            module = parse_module(data, context)
-        except ir.MLIRError as err:
-            raise ValueError(_parse_diagnostics(err, filename, first_line)) from None
-        try:
-            run_pipeline(module, self.pipeline, self.options)
-        except PipelineError as err:
-            raise PipelineError(_source_locations(str(err), filename, first_line)) from err
+        module = load_module(data, filename, first_line)
+        run_pipeline_located(module, self.pipeline, self.options, filename, first_line)
         return module_bytes(module, self.emit, self.target_version)
-
-
-def _source_locations(text: str, filename: str, first_line: int) -> str:
-    """Rewrites the bindings' `loc("-":L:C)` (they parse without a file name) to file:line:col."""
-
-    def located(match: re.Match) -> str:
-        return f"{filename}:{int(match.group(1)) + first_line - 1}:{match.group(2)}"
-
-    return re.sub(r'loc\("-":(\d+):(\d+)\)', located, text)
-
-
-def _parse_diagnostics(err: ir.MLIRError, filename: str, first_line: int) -> str:
-    """MLIR parse diagnostics as `file:line:col: message` lines."""
-    lines = []
-    for diagnostic in err.error_diagnostics:
-        match = re.search(r":(\d+):(\d+)", str(diagnostic.location))
-        if match:
-            line = int(match.group(1)) + first_line - 1
-            lines.append(f"{filename}:{line}:{match.group(2)}: {diagnostic.message}")
-        else:
-            lines.append(f"{filename}: {diagnostic.message}")
-    return "\n".join(lines) or f"{filename}: {err}"
 
 
 def split_input(text: str) -> list[tuple[str, int]]:

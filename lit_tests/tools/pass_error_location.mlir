@@ -4,8 +4,12 @@
 // RUN: not localconv-opt %S/../passes/Inputs/legalize_composite_wrong_rhs_shape.mlir --pipeline O0 2>&1 | FileCheck %s
 // CHECK: localconv-opt: error: pass localconv-legalize-composite failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-legalize-composite: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
 
+// localconv run reports the same location.
+// RUN: not localconv run %S/../passes/Inputs/legalize_composite_wrong_rhs_shape.mlir --pipeline O0 2>&1 | FileCheck %s --check-prefix=TOOL
+// TOOL: localconv: error: pass localconv-legalize-composite failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-legalize-composite: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
+
 // RUN: not localconv-opt %s --split-input-file --pipeline O0 2>&1 | FileCheck %s --check-prefix=SPLIT
-// SPLIT: localconv-opt: error: pass localconv-legalize-composite failed: {{.*}}pass_error_location.mlir:17:10: localconv-legalize-composite: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
+// SPLIT: localconv-opt: error: pass localconv-legalize-composite failed: {{.*}}pass_error_location.mlir:21:10: localconv-legalize-composite: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
 
 module {
 }
