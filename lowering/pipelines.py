@@ -111,7 +111,12 @@ def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) 
         return name, configured
     try:
         manager.add(element)
-    except ValueError:
+    except ValueError as err:
+        if match and match.group(2) is not None and "does not refer to a registered pass" not in str(err):
+            # A known MLIR pass with options it does not take: MLIR's first line says which.
+            reason = str(err).strip().splitlines()[0].removeprefix("<Pass-Options-Parser>: ")
+            message = f"invalid options for pass {name!r} in pipeline {pipeline!r}: {reason}"
+            raise PipelineError(message) from None
         raise PipelineError(
             f"unknown pass {element!r} in pipeline {pipeline!r}; localconv passes: "
             f"{sorted(PASSES)}; named pipelines: {sorted(PIPELINES)}"

@@ -194,6 +194,11 @@ def test_unknown_option_of_a_localconv_pass_names_the_pass(composite_module):
         run_pipeline(composite_module, "builtin.module(localconv-fold-transposes{bogus=1})")
 
 
+def test_unknown_option_of_an_mlir_pass_names_the_pass_and_the_option(composite_module):
+    with pytest.raises(PipelineError, match="options for pass 'canonicalize' .*: no such option bogus$"):
+        run_pipeline(composite_module, "builtin.module(canonicalize{bogus=1})")
+
+
 def test_nothing_runs_when_a_later_element_is_unknown(composite_module):
     before = str(composite_module)
     with pytest.raises(PipelineError):
