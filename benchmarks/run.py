@@ -36,11 +36,6 @@ TORCH_TOLERANCE = 1e-3
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def median_ms(fns: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median wall time in ms of `repeat` calls of each function, timed in rounds (see localconv.timing)."""
-    return {name: seconds * 1e3 for name, seconds in median_seconds(fns, repeat).items()}
-
-
 def torch_contender(case: Case, lhs: np.ndarray, rhs: np.ndarray) -> Callable[[], object] | None:
     """PyTorch unfold + einsum on the same layer, when torch is importable and expresses it.
 
@@ -116,7 +111,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
                 backend
             )
             contenders[strategy] = lambda f=forced: f(lhs, rhs)
-    times = median_ms(contenders, repeat)
+    times = {name: seconds * 1e3 for name, seconds in median_seconds(contenders, repeat).items()}
     cost = estimate(spec)
     result = {
         "case": case.name,
@@ -171,7 +166,7 @@ def merge_runs(runs: list[dict], backend: str) -> tuple[MachineRates, list[dict]
         if len({entry["case"] for entry in entries}) != 1:
             raise ValueError(f"the runs timed different cases: {[entry['case'] for entry in entries]}")
         result = dict(entries[0])
-        timings = [key for key, value in result.items() if key.endswith("_ms") and key != "roofline_ms"]
+        timings = [key for key in result if key.endswith("_ms") and key != "roofline_ms"]
         runs_of = {key: [entry[key] for entry in entries if entry[key] is not None] for key in timings}
         result.update({key: statistics.median(values) if values else None for key, values in runs_of.items()})
         result["max_abs_error"] = max(entry["max_abs_error"] for entry in entries)
@@ -205,8 +200,9 @@ def target_summary(results: list[dict], rates: MachineRates) -> dict:
     each compute-bound case, the fraction of the sgemm rate it reaches in the user's layout
     and prepacked.
     """
-    memory_bound = [r for r in results if rates.memory_bound(r["min_bytes"], r["flops"])]
-    compute_bound = [r for r in results if not rates.memory_bound(r["min_bytes"], r["flops"])]
+    memory_bound, compute_bound = [], []
+    for r in results:
+        (memory_bound if rates.memory_bound(r["min_bytes"], r["flops"]) else compute_bound).append(r)
     return {
         "geomean_speedup": math.exp(statistics.mean(math.log(r["speedup"]) for r in results)),
         "slowest_speedup": min(r["speedup"] for r in results),

@@ -77,13 +77,10 @@ class Compiled:
         try:
             (result,) = executable(*operands)
             return result
-        except TypeError as mismatch:
+        except TypeError:
             # The runner checks dtypes; only on a mismatch is it worth narrowing (a copy).
-            try:
-                narrowed = tuple(_as_array(name, v) for name, v in zip(("lhs", "rhs"), operands, strict=True))
-            except TypeError:
-                raise mismatch from None
-            if all(n is v for n, v in zip(narrowed, operands, strict=True)):
+            narrowed = _narrowed(operands)
+            if narrowed is None:
                 raise
         (result,) = executable(*narrowed)
         return result
@@ -336,6 +333,15 @@ def _as_array(name: str, value: Any) -> Any:
             raise TypeError(f"{name} must be an array, got {type(value).__name__}: {value!r:.80}")
     canonical = shapes.canonical_dtype(name, array.dtype)
     return jax.numpy.asarray(array, dtype=canonical) if canonical != array.dtype.name else array
+
+
+def _narrowed(operands: tuple[Any, Any]) -> tuple[Any, Any] | None:
+    """(lhs, rhs) narrowed as `lower` narrows them, or None where that changes or allows nothing."""
+    try:
+        narrowed = tuple(_as_array(name, v) for name, v in zip(("lhs", "rhs"), operands, strict=True))
+    except TypeError:
+        return None
+    return None if all(n is v for n, v in zip(narrowed, operands, strict=True)) else narrowed
 
 
 def _shape_dtype(name: str, value: Any) -> tuple[Any, Any]:

@@ -53,8 +53,8 @@ def run_demo(layer: DemoLayer = DemoLayer(), repeat: int = 10, seed: int = 0) ->
         raise ValueError(f"repeat must be at least 1, got {repeat}")
     rng = np.random.default_rng(seed)
     lhs = rng.standard_normal((layer.batch, layer.in_channels, layer.size, layer.size), np.float32)
-    args = ((1, 1), layer.padding, (layer.window, layer.window))
     window = (layer.window, layer.window)
+    args = ((1, 1), layer.padding, window)
     padding = explicit_padding(layer.padding, (layer.size, layer.size), window, (1, 1), (1, 1))
     out_spatial = output_spatial((layer.size, layer.size), window, (1, 1), padding, (1, 1), (1, 1))
     patch = layer.in_channels * layer.window**2

@@ -14,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .runner import get_client
+
 
 @dataclasses.dataclass(frozen=True)
 class MachineRates:
@@ -57,9 +59,12 @@ ACCELERATOR_PROBE_SIZES = (2048, 8192)
 
 @functools.cache
 def measure(backend: str = "cpu") -> MachineRates:
-    """Measures `backend` (a few seconds): a large reduction and a square f32 matmul."""
+    """Measures `backend` (a few seconds): a large reduction and a square f32 matmul.
+
+    ValueError naming the present platforms where `backend` is absent.
+    """
     vector_mib, matmul_size = CPU_PROBE_SIZES if backend == "cpu" else ACCELERATOR_PROBE_SIZES
-    device = jax.devices(backend)[0]
+    device = get_client(backend).local_devices()[0]
     vector = jax.device_put(np.ones(vector_mib * 2**18, np.float32), device)
     read = _best_time(jax.jit(jnp.sum), vector)
     a = jax.device_put(np.ones((matmul_size, matmul_size), np.float32), device)
