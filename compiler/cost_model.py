@@ -9,12 +9,21 @@ Quantities (bytes are for the result dtype):
 
 Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA (jaxlib
 0.10.2), every strategy timed on every case, and from A/B runs of the two loops on 35 more
-large-batch layers (2026-11-27):
+large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core AVX-512 Xeon,
+2026-11-27):
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
-   - `position_loop` when each position's [N, K] x [K, O] matmul has at least
-     `LARGE_MATMUL_FLOPS`: it runs near XLA's sgemm rate and the loop's overhead vanishes
-     (b128 c256 8x8 3x3 NHWC, 151 MFLOP per position: 67 ms against 82 for the accumulate
-     loop; b256 c128 8x8, 75 MFLOP: 43 against 41, a tie);
+   - when each position's [N, K] x [K, O] matmul has at least `LARGE_MATMUL_FLOPS`, which
+     runs near XLA's sgemm rate: with fewer than `MANY_POSITIONS` positions `position_loop`,
+     one plain matmul per position (1 to 9 positions, 151-302 MFLOP each: 0.5-10 ms against
+     0.8-18 for the row loop and 1.5-10 for the accumulate loop); with more, `row_loop` where
+     rhs's spatial dims lead, as its batched dot per row reads rhs slabs in place (NHWC 8x8
+     3x3, HWIO: b256 c128: 37-44 ms against 45 for the position loop and 49-54 for the
+     accumulate loop; b64 c256 O=256: 39-41 against 46; b128 c256, 302 MFLOP: 74-78 against
+     75, a tie; on an earlier machine b128 c256 ran 67 ms in the position loop against 82 in
+     the accumulate loop), and otherwise the rules below, as the position loop cuts each
+     position's [K, O] out of an OIHW-like rhs with a stride of all positions (NCHW 3x3,
+     OIHW: b128 c256 8x8: 360 ms against 105 for the accumulate loop; b256 c128 8x8: 87
+     against 53; b64 c256 4x4: 21 against 16; NHWC lhs with OIHW: 123 against 55);
    - `row_loop` when the accumulate loop's vectors would run along a spatial dim (OIHW-like
      rhs) that is strided or shorter than `MIN_ROW_EXTENT` (`awkward_vectors`): strided
      loads and short rows cost it more than the row loop's gather (stride 2, NCHW: b256 c3
@@ -92,6 +101,7 @@ from .spec import ConvSpec
 
 LARGE_BATCH = 64
 LARGE_MATMUL_FLOPS = 64_000_000
+MANY_POSITIONS = 16
 WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
@@ -163,11 +173,24 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
     budget = default_memory_budget() if memory_budget is None else memory_budget
     per_position = 2 * spec.batch * spec.patch_size * spec.out_features
     if spec.batch >= LARGE_BATCH:
-        if per_position >= LARGE_MATMUL_FLOPS:
+        positions = math.prod(spec.out_spatial)
+        large = f"{per_position:,} FLOPs per position >= {LARGE_MATMUL_FLOPS:,}"
+        if per_position >= LARGE_MATMUL_FLOPS and positions < MANY_POSITIONS:
             return StrategyChoice(
                 "position_loop",
-                f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul per position "
-                f"({per_position:,} FLOPs >= {LARGE_MATMUL_FLOPS:,})",
+                f"batch {spec.batch} >= {LARGE_BATCH}: one large matmul for each of {positions} "
+                f"< {MANY_POSITIONS} positions ({large})",
+                cost,
+            )
+        if (
+            per_position >= LARGE_MATMUL_FLOPS
+            and rhs_spatial_leading(spec)
+            and fits_memory_budget(spec, "row_loop", budget)
+        ):
+            return StrategyChoice(
+                "row_loop",
+                f"batch {spec.batch} >= {LARGE_BATCH}: one batched dot per row of large matmuls "
+                f"({large}) reading rhs's leading spatial dims in place",
                 cost,
             )
         patches_fit = fits_memory_budget(spec, "accumulate_loop", budget)

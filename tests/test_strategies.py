@@ -24,7 +24,13 @@ from localconv.accumulate_layout import (
 )
 from localconv.api import lower_spec, packed_order, packed_spec
 from localconv.contraction import STRATEGIES
-from localconv.cost_model import LARGE_BATCH, choose_strategy
+from localconv.cost_model import (
+    LARGE_BATCH,
+    LARGE_MATMUL_FLOPS,
+    MANY_POSITIONS,
+    choose_strategy,
+    row_patch_bytes,
+)
 from localconv.lowering.pipelines import default_pipeline
 from localconv.row_loop import row_loop_weights_left
 
@@ -131,6 +137,22 @@ def test_cost_model_rules() -> None:
     )
     choice = choose_strategy(large_matmuls)
     assert choice.strategy == "position_loop" and f"{2 * 64 * 1152 * 512:,} FLOPs" in choice.reason
+    # Many positions of large matmuls: a batched dot per row where rhs's spatial dims lead
+    # (HWIO), the accumulate loop where each position's slice of rhs would be strided (OIHW).
+    many = {
+        layout: localconv.ConvSpec.from_arguments(
+            shape, "float32", rhs_shape, "float32", (1, 1), "SAME", (3, 3), dimension_numbers=layout
+        )
+        for layout, shape, rhs_shape in (
+            (NHWC, (64, 4, 4, 256), (4, 4, 2304, 256)),
+            (("NCHW", "OIHW", "NCHW"), (64, 256, 4, 4), (256, 2304, 4, 4)),
+        )
+    }
+    assert 2 * 64 * 2304 * 256 >= LARGE_MATMUL_FLOPS and 4 * 4 >= MANY_POSITIONS
+    choice = choose_strategy(many[NHWC])
+    assert choice.strategy == "row_loop" and "leading spatial dims" in choice.reason
+    assert choose_strategy(many[NHWC], memory_budget=row_patch_bytes(many[NHWC]) - 1).strategy != "row_loop"
+    assert choose_strategy(many[("NCHW", "OIHW", "NCHW")]).strategy == "accumulate_loop"
     wide = localconv.ConvSpec.from_arguments(
         (64, 32, 16, 16), "float32", (32, 288, 16, 16), "float32", (1, 1), "SAME", (3, 3)
     )
