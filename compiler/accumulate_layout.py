@@ -29,6 +29,8 @@ BATCH_BEFORE_MINOR_O_MIN = 8
 # XLA CPU's vector width on x86 (256-bit registers, also on AVX-512 machines), and the fewest
 # positions along a spatial dim that make good vector rows (see `batch_vectors`).
 VECTOR_BYTES = 32
+# The registers of AVX-512 hosts, which XLA CPU uses when asked (see `fills_wide_vectors`).
+WIDE_VECTOR_BYTES = 64
 MIN_ROW_EXTENT = 16
 # Vectors along the batch pad it with zeros up to whole vectors where that adds at most
 # 1 / MAX_BATCH_PADDING of a batch below MAX_PADDED_BATCH (see `batch_vectors`).
@@ -164,6 +166,25 @@ def vector_batch(spec: ConvSpec) -> int:
 def vector_lanes(spec: ConvSpec) -> int:
     """Elements of accumulate_loop's accumulator per vector register."""
     return max(1, VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec)))
+
+
+def fills_wide_vectors(spec: ConvSpec) -> bool:
+    """Whether `accumulate_loop`'s vectors fill 512-bit registers, where the host has them.
+
+    XLA CPU prefers 256-bit vectors even on AVX-512 hosts; asking it for 512-bit ones
+    (`xla_cpu_prefer_vector_width`) paid where the loop runs its vectors along the batch or
+    a spatial dim of at least one whole 512-bit vector (2-core AVX-512 Xeon, 2026-11-27, A/B
+    in one process, 512 / 256 bits: along 16-55 positions 0.80-0.96: b8 c32 32x32 3x3 NCHW,
+    b8 c256 16x16 1x1, b16 2x2 s2, b8 atrous, b1 9x9, b2 3D, b2 c32 0.98; along a batch of
+    16-64 0.89-0.93: b32 1D k5, b64 7x7, b16 and b32 7x7 s2, b16 5x5). Shorter vectors lost:
+    a batch of 8 or 4 1.07-1.17 (7x7 s2, lhs dilation, odd layout), 12 positions 1.06; and
+    along O it was a wash (0.85-1.25 over 16 layers, prepacked and HWIO).
+    """
+    dim = accumulate_loop_vector_dim(spec)
+    if dim is None:
+        return False
+    extent = vector_batch(spec) if dim == "N" else spec.out_spatial[dim]
+    return extent >= WIDE_VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec))
 
 
 def transposes_rhs(spec: ConvSpec) -> bool:

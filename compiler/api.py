@@ -107,7 +107,9 @@ class Compiled:
 
             pipeline = default_pipeline(self._backend, self.strategy)
             module = lower_spec(self._packed_spec, pipeline=pipeline, backend=self._backend).module
-            self._packed = runner.compile_module(module, self._backend, self._compiler_options)
+            self._packed = compile_for(
+                module, self._packed_spec, self.strategy, self._backend, self._compiler_options
+            )
         return self._packed
 
     def as_text(self) -> str:
@@ -150,7 +152,7 @@ class Lowered:
             lowered = lower_spec(self.spec, pipeline=default_pipeline(backend, strategy), backend=backend)
         elif backend != self.backend and self.pipeline == "default":
             lowered = lower_spec(self.spec, pipeline="default", backend=backend)
-        executable = runner.compile_module(lowered.module, backend, compiler_options)
+        executable = compile_for(lowered.module, self.spec, lowered.strategy, backend, compiler_options)
         return Compiled(self.spec, executable, backend, compiler_options, lowered.strategy)
 
     @property
@@ -169,6 +171,19 @@ class Lowered:
         return ir.StringAttr(found[0].attributes[STRATEGY_ATTRIBUTE]).value if found else None
 
 
+def compile_for(
+    module: ir.Module,
+    spec: ConvSpec,
+    strategy: str | None,
+    backend: str,
+    compiler_options: Mapping[str, Any] | None = None,
+) -> runner.Executable:
+    """`module` (`strategy`'s program for `spec`) compiled with the XLA options it runs best
+    with (`cost_model.xla_options`), under the caller's `compiler_options`."""
+    options = cost_model.xla_options(spec, strategy, backend) | dict(compiler_options or {})
+    return runner.compile_module(module, backend, options)
+
+
 def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:
     """The cached autotuned strategy of `spec` on `backend`, timing the candidates if needed."""
     from localconv.lowering.pipelines import default_pipeline
@@ -181,7 +196,7 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
 
     def run_strategy(strategy: str):
         module = lower_spec(spec, pipeline=default_pipeline(backend, strategy), backend=backend).module
-        executable = runner.compile_module(module, backend, compiler_options)
+        executable = compile_for(module, spec, strategy, backend, compiler_options)
         return lambda: executable(lhs, rhs)
 
     # A forced strategy skips the cost model's memory budget, so the over-budget ones are not run.

@@ -17,7 +17,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import platform
 import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ import jax
 import jaxlib
 import numpy as np
 
+from . import host
 from .contraction import STRATEGIES
 from .spec import ConvSpec
 from .timing import median_seconds
@@ -41,20 +41,6 @@ def cache_path() -> str:
         os.path.expanduser("~"), ".cache", "localconv"
     )
     return os.path.join(directory, CACHE_FILE)
-
-
-@functools.cache
-def host_cpu() -> str:
-    """The host's CPU model and core count, e.g. 'AMD EPYC x2'."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            model = next(
-                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), model
-            )
-    except OSError:
-        pass
-    return f"{model} x{os.cpu_count()}"
 
 
 def environment(backend: str) -> dict[str, str]:
@@ -78,7 +64,7 @@ def _environment(backend: str) -> tuple[tuple[str, str], ...]:
     code = source_fingerprint([os.path.dirname(__file__), os.path.dirname(lowering.__file__)])
     return (
         ("device", device),
-        ("host", host_cpu()),
+        ("host", host.host_cpu()),
         ("jaxlib", jaxlib.__version__),
         ("localconv", version),
         ("code", code),

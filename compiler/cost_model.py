@@ -88,12 +88,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from typing import Any
 
-from . import shapes
+from . import host, shapes
 from .accumulate_layout import (
     MIN_ROW_EXTENT,
     accumulate_loop_builds_patches,
     accumulate_loop_vector_dim,
+    fills_wide_vectors,
     short_or_strided_rows,
 )
 from .row_loop import row_loop_outer_dim
@@ -253,6 +255,18 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         f"< {DOT_MATMUL_FLOPS:,}): the loop beats the batched dot",
         cost,
     )
+
+
+def xla_options(spec: ConvSpec, strategy: str | None, backend: str = "cpu") -> dict[str, Any]:
+    """The XLA options (per executable) that `strategy`'s program for `spec` runs best with.
+
+    On an AVX-512 host, 512-bit vectors for an accumulate loop whose vectors fill them
+    (`fills_wide_vectors`); nothing otherwise. Options the caller passes take precedence.
+    """
+    wide = backend == "cpu" and strategy == "accumulate_loop" and host.vector_bits() >= 512
+    if wide and fills_wide_vectors(spec):
+        return {"xla_cpu_prefer_vector_width": 512}
+    return {}
 
 
 def row_patch_bytes(spec: ConvSpec) -> int:

@@ -6,7 +6,7 @@ import platform
 
 from .accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
 from .allocator import MAX_MMAP_THRESHOLD
-from .cost_model import choose_strategy
+from .cost_model import choose_strategy, xla_options
 from .machine import MachineRates
 from .spec import ConvSpec
 
@@ -47,6 +47,10 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
     ]
     if choice.strategy == "accumulate_loop":
         lines.append(f"  accumulate_loop vectors: {vectors(spec)}")
+    options = xla_options(spec, choice.strategy, backend)
+    if options:
+        settings = ", ".join(f"{name}={value}" for name, value in options.items())
+        lines.append(f"  XLA options: {settings} (its vectors fill this host's 512-bit registers)")
     if backend == "cpu" and cost.output_bytes > MAX_MMAP_THRESHOLD and platform.libc_ver()[0] == "glibc":
         lines.append(
             f"  output over {MAX_MMAP_THRESHOLD >> 20} MiB: glibc maps it afresh and page-faults it in on "
