@@ -22,7 +22,7 @@ from jax import lax
 import localconv
 from localconv.allocator import keep_freed_memory
 from localconv.contraction import STRATEGIES
-from localconv.cost_model import estimate, xla_options
+from localconv.cost_model import estimate
 from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import MachineRates, measure
 from localconv.timing import median_seconds
@@ -119,7 +119,8 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
         "rhs": list(spec.rhs_shape),
         "dimension_numbers": list(case.dimension_numbers),
         "strategy": compiled.strategy,
-        "xla_options": xla_options(spec, compiled.strategy, backend),
+        "xla_options": compiled.xla_options,
+        "prepacked_xla_options": compiled.packed_xla_options,
         "flops": cost.flops,
         "min_bytes": cost.min_bytes_moved,
         "jax_ms": times["jax"],

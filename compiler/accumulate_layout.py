@@ -26,8 +26,9 @@ MAX_WINDOW_GROUP = 16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
-# XLA CPU's vector width on x86 (256-bit registers, also on AVX-512 machines), and the fewest
-# positions along a spatial dim that make good vector rows (see `batch_vectors`).
+# XLA CPU's default vector width on x86 (256-bit registers, also on AVX-512 machines, unless
+# asked for 512: see `fills_wide_vectors`), which the layout rules count lanes in, and the
+# fewest positions along a spatial dim that make good vector rows (see `batch_vectors`).
 VECTOR_BYTES = 32
 # The registers of AVX-512 hosts, which XLA CPU uses when asked (see `fills_wide_vectors`).
 WIDE_VECTOR_BYTES = 64
@@ -176,15 +177,18 @@ def fills_wide_vectors(spec: ConvSpec) -> bool:
     a spatial dim of at least one whole 512-bit vector (2-core AVX-512 Xeon, 2026-11-27, A/B
     in one process, 512 / 256 bits: along 16-55 positions 0.80-0.96: b8 c32 32x32 3x3 NCHW,
     b8 c256 16x16 1x1, b16 2x2 s2, b8 atrous, b1 9x9, b2 3D, b2 c32 0.98; along a batch of
-    16-64 0.89-0.93: b32 1D k5, b64 7x7, b16 and b32 7x7 s2, b16 5x5). Shorter vectors lost:
+    16-64 0.89-0.93: b32 1D k5, b64 7x7, b16 and b32 7x7 s2, b16 5x5; so a batch of whole
+    512-bit vectors, while rows need only one of them). Shorter vectors lost:
     a batch of 8 or 4 1.07-1.17 (7x7 s2, lhs dilation, odd layout), 12 positions 1.06; and
     along O it was a wash (0.85-1.25 over 16 layers, prepacked and HWIO).
     """
     dim = accumulate_loop_vector_dim(spec)
+    lanes = WIDE_VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec))
     if dim is None:
         return False
-    extent = vector_batch(spec) if dim == "N" else spec.out_spatial[dim]
-    return extent >= WIDE_VECTOR_BYTES // shapes.itemsize(accumulator_dtype(spec))
+    if dim == "N":
+        return vector_batch(spec) % lanes == 0
+    return spec.out_spatial[dim] >= lanes
 
 
 def transposes_rhs(spec: ConvSpec) -> bool:

@@ -86,6 +86,16 @@ class Compiled:
         return result
 
     @property
+    def xla_options(self) -> dict[str, Any]:
+        """The XLA options the program for weights in the user's layout was compiled with."""
+        return xla_options_for(self.spec, self.strategy, self._backend, self._compiler_options)
+
+    @property
+    def packed_xla_options(self) -> dict[str, Any]:
+        """The XLA options of the program for `prepack`ed weights."""
+        return xla_options_for(self._packed_spec, self.strategy, self._backend, self._compiler_options)
+
+    @property
     def temp_bytes(self) -> int:
         """Bytes of temporaries one call needs (XLA's buffer assignment)."""
         return self._executable.temp_bytes()
@@ -152,8 +162,9 @@ class Lowered:
             lowered = lower_spec(self.spec, pipeline=default_pipeline(backend, strategy), backend=backend)
         elif backend != self.backend and self.pipeline == "default":
             lowered = lower_spec(self.spec, pipeline="default", backend=backend)
-        executable = compile_for(lowered.module, self.spec, lowered.strategy, backend, compiler_options)
-        return Compiled(self.spec, executable, backend, compiler_options, lowered.strategy)
+        strategy = lowered.strategy or cost_model.choose_strategy(self.spec, backend).strategy
+        executable = compile_for(lowered.module, self.spec, strategy, backend, compiler_options)
+        return Compiled(self.spec, executable, backend, compiler_options, strategy)
 
     @property
     def strategy(self) -> str | None:
@@ -162,13 +173,17 @@ class Lowered:
         A composite's attribute only asks for a strategy: until `localconv-legalize-composite`
         lowers it, XLA runs the composite's decomposition, whose contraction is tagged too.
         """
-        from localconv.lowering.pass_base import ops_where
+        return module_strategy(self.module)
 
-        found = ops_where(
-            self.module.operation,
-            lambda op: STRATEGY_ATTRIBUTE in op.attributes and op.name != "stablehlo.composite",
-        )
-        return ir.StringAttr(found[0].attributes[STRATEGY_ATTRIBUTE]).value if found else None
+
+def module_strategy(module: ir.Module) -> str | None:
+    """The contraction strategy `module` runs: the first `localconv.strategy` off composites."""
+    from localconv.lowering.pass_base import ops_where
+
+    found = ops_where(
+        module.operation, lambda op: STRATEGY_ATTRIBUTE in op.attributes and op.name != "stablehlo.composite"
+    )
+    return ir.StringAttr(found[0].attributes[STRATEGY_ATTRIBUTE]).value if found else None
 
 
 def compile_for(
@@ -178,10 +193,16 @@ def compile_for(
     backend: str,
     compiler_options: Mapping[str, Any] | None = None,
 ) -> runner.Executable:
-    """`module` (`strategy`'s program for `spec`) compiled with the XLA options it runs best
-    with (`cost_model.xla_options`), under the caller's `compiler_options`."""
-    options = cost_model.xla_options(spec, strategy, backend) | dict(compiler_options or {})
-    return runner.compile_module(module, backend, options)
+    """`module` (`strategy`'s program for `spec`) compiled with `xla_options_for`'s options."""
+    return runner.compile_module(module, backend, xla_options_for(spec, strategy, backend, compiler_options))
+
+
+def xla_options_for(
+    spec: ConvSpec, strategy: str | None, backend: str, compiler_options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The XLA options `strategy`'s program for `spec` compiles with: those it runs best with
+    (`cost_model.xla_options`) under the caller's `compiler_options`."""
+    return cost_model.xla_options(spec, strategy, backend) | dict(compiler_options or {})
 
 
 def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[str, Any] | None = None) -> str:

@@ -44,7 +44,11 @@ def cache_path() -> str:
 
 
 def environment(backend: str) -> dict[str, str]:
-    """What a strategy's timing depends on besides the op and the XLA options."""
+    """What a strategy's timing depends on besides the op and the caller's XLA options.
+
+    It includes what decides the XLA options localconv adds itself (AVX-512, see
+    `cost_model.xla_options`), which a generic CPU model name in a VM may not tell apart.
+    """
     return dict(_environment(backend))
 
 
@@ -65,6 +69,7 @@ def _environment(backend: str) -> tuple[tuple[str, str], ...]:
     return (
         ("device", device),
         ("host", host.host_cpu()),
+        ("avx512", str(host.has_avx512())),
         ("jaxlib", jaxlib.__version__),
         ("localconv", version),
         ("code", code),
@@ -114,7 +119,8 @@ def tune(
 
     The strategies take turns in rounds (`timing.median_seconds`), so a slow phase of a shared
     machine or another strategy's long calls do not decide the winner. `compiler_options` are
-    the XLA options `run_strategy` compiles with: part of the key.
+    the caller's XLA options `run_strategy` compiles under (with the cost model's own, which
+    follow from the op and the `environment`): part of the key.
     """
     timings = median_seconds({strategy: run_strategy(strategy) for strategy in strategies}, repeat)
     best = min(timings, key=timings.get)

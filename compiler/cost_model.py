@@ -14,9 +14,10 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - when each position's [N, K] x [K, O] matmul has at least `LARGE_MATMUL_FLOPS`, which
      runs near XLA's sgemm rate: with fewer than `MANY_POSITIONS` positions `position_loop`,
-     one plain matmul per position (1 to 9 positions, 151-302 MFLOP each: 0.5-10 ms against
-     0.8-18 for the row loop and 1.5-10 for the accumulate loop); with more, `row_loop` where
-     rhs's spatial dims lead, as its batched dot per row reads rhs slabs in place (NHWC 8x8
+     one plain matmul per position (1 to 9 positions, 151-302 MFLOP each, OIHW and HWIO:
+     0.5-10 ms against 0.8-18 for the row loop and 1.5-10 for the accumulate loop); with at
+     least that many, `row_loop` where rhs's spatial dims lead and a row of patches fits the
+     memory budget, as its batched dot per row reads rhs slabs in place (NHWC 8x8
      3x3, HWIO: b256 c128: 37-44 ms against 45 for the position loop and 49-54 for the
      accumulate loop; b64 c256 O=256: 39-41 against 46; b128 c256, 302 MFLOP: 74-78 against
      75, a tie; on an earlier machine b128 c256 ran 67 ms in the position loop against 82 in
@@ -74,10 +75,11 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    small per-position matmuls the loop also wins, as it cuts the patch rows out of the input
    in the loop (b8 c32 32x32 3x3 NHWC, 0.15 MFLOP: 6.3 ms against 9.3; b8 c16 55x55 7x7 s2:
    5.8 against 12.7).
-4. Whatever the rules say, a form whose temporaries (the patch tensor; one row of it for
-   `row_loop`; for `accumulate_loop` only where `accumulate_loop_builds_patches`) exceed the
-   memory budget is replaced by `position_loop`, whose temporaries are one window and one
-   output row per position.
+4. A form whose temporaries (the patch tensor; one row of it for `row_loop`; for
+   `accumulate_loop` only where `accumulate_loop_builds_patches`) exceed the memory budget is
+   not chosen: the rules fall back to `position_loop`, whose temporaries are one window and
+   one output row per position (for large matmuls over many positions with HWIO-like rhs, to
+   the other large-batch rules first).
 
 On GPU (measured on one H100, jax 0.11.2) the loops are 2-60x slower than `batched_dot`,
 which launches one batched GEMM: every non-CPU backend uses `batched_dot`.
@@ -263,7 +265,7 @@ def xla_options(spec: ConvSpec, strategy: str | None, backend: str = "cpu") -> d
     On an AVX-512 host, 512-bit vectors for an accumulate loop whose vectors fill them
     (`fills_wide_vectors`); nothing otherwise. Options the caller passes take precedence.
     """
-    wide = backend == "cpu" and strategy == "accumulate_loop" and host.vector_bits() >= 512
+    wide = backend == "cpu" and strategy == "accumulate_loop" and host.has_avx512()
     if wide and fills_wide_vectors(spec):
         return {"xla_cpu_prefer_vector_width": 512}
     return {}

@@ -1,7 +1,7 @@
-"""The host CPU: its model, for keys of cached timings, and the vector width it offers.
+"""The host CPU: its model, for keys of cached timings, and whether it has AVX-512.
 
-XLA CPU compiles for the host it runs on; what it can do there (512-bit vector registers or
-not) decides which per-executable options pay (see `cost_model.xla_options`).
+XLA CPU compiles for the host it runs on; whether that host has 512-bit vector registers
+decides which per-executable options pay (see `cost_model.xla_options`).
 """
 
 from __future__ import annotations
@@ -24,13 +24,16 @@ def host_cpu() -> str:
 
 
 @functools.cache
-def vector_bits() -> int:
-    """The widest vector registers the host's code can use: 512 with AVX-512F, else 256."""
-    return 512 if "avx512f" in cpu_flags() else 256
+def has_avx512() -> bool:
+    """Whether the host is an x86 CPU with AVX-512F, as Linux's /proc/cpuinfo lists it.
+
+    False where that file or its x86 `flags` line is missing (other systems, other CPUs).
+    """
+    return "avx512f" in cpu_flags()
 
 
 def cpu_flags() -> frozenset[str]:
-    """The host CPU's feature flags as /proc/cpuinfo lists them (empty where it has none)."""
+    """The host CPU's x86 feature flags as /proc/cpuinfo lists them (empty where it has none)."""
     line = next((line for line in _cpuinfo_lines() if line.startswith("flags")), "flags:")
     return frozenset(line.split(":", 1)[1].split())
 
