@@ -124,7 +124,11 @@ def run_command(args: argparse.Namespace) -> int:
     check_repeat(args)
     with open(args.module, "rb") as handle:
         module = load_module(handle.read(), args.module)
-    specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+    try:
+        with module.context:
+            specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+    except (TypeError, ValueError):
+        specs = []  # an invalid composite: the pipeline reports it, at its location
     if args.pipeline != "none":
         run_pipeline_located(module, args.pipeline, PipelineOptions(), args.module)
     if len(specs) == 1:
