@@ -92,7 +92,7 @@ def spec_from_composite(op: ir.Operation) -> ConvSpec:
             f"{NAME} must have 2 operands and 1 result, got {len(op.operands)} and {len(op.results)}"
         )
     attrs = op.attributes["composite_attributes"] if "composite_attributes" in op.attributes else None
-    attrs = ir.DictAttr(attrs) if attrs is not None else ir.DictAttr.get({})
+    attrs = ir.DictAttr(attrs) if attrs is not None else ir.DictAttr.get({}, context=op.context)
     names = {attrs[i].name for i in range(len(attrs))}
     missing = [a for a in ATTRIBUTE_NAMES if a not in names]
     extra = sorted(names - set(ATTRIBUTE_NAMES))

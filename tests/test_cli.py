@@ -148,6 +148,22 @@ def test_explain_names_the_missing_convolution_flags(capsys) -> None:
     )
 
 
+@pytest.mark.parametrize("command", ["explain", "run"])
+def test_a_composite_without_attributes_is_an_error_not_a_traceback(command, tmp_path, capsys) -> None:
+    """Reading the spec off a composite with no composite_attributes needs no ambient context."""
+    assert localconv_main.main(COMPOSITE_ARGS) == 0
+    text = capsys.readouterr().out
+    start = text.index("composite_attributes = {")
+    module = tmp_path / "conv.mlir"
+    module.write_text(text[:start] + text[text.index("}, ", start) + 3 :])
+    assert (
+        localconv_main.main([command, "--module" if command == "explain" else "--repeat=1", str(module)]) == 1
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("localconv: error: ") and "Traceback" not in err
+    assert "attributes must be exactly" in err
+
+
 def test_explain_on_an_absent_backend_is_one_line(capsys) -> None:
     absent = [b for b in ("gpu", "tpu") if b not in runner.available_backends()]
     if not absent:

@@ -125,8 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
     with open(args.module, "rb") as handle:
         module = load_module(handle.read(), args.module)
     try:
-        with module.context:
-            specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+        specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
     except (TypeError, ValueError):
         specs = []  # an invalid composite: the pipeline reports it, at its location
     if args.pipeline != "none":
