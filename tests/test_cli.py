@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from localconv import runner
 from localconv.demo import DemoLayer, run_demo
 from localconv.lowering import PipelineError, PipelineOptions
 from localconv.tools import cli_args, localconv_main, localconv_opt
+from localconv.tools.diagnostics import load_module
 
 COMPOSITE_ARGS = [
     "lower",
@@ -191,3 +194,31 @@ def test_an_empty_pass_pipeline_is_not_the_default_one(tmp_path, capsys) -> None
     path.write_bytes(ADD_MODULE)
     assert localconv_opt.main([str(path), "--pass-pipeline", ""]) == 1
     assert capsys.readouterr().err == "localconv-opt: error: malformed pass pipeline ''\n"
+
+
+@pytest.mark.xla
+def test_run_profile_lists_the_optimized_hlo_ops(tmp_path, capsys) -> None:
+    """`run --profile` sums XLA's per-op trace events: every op it names is in the optimized HLO."""
+    lower = [*COMPOSITE_ARGS[:-1], "optimized"]
+    lower[lower.index("1x2x5xf32")] = "2x3x12xf32"
+    lower[lower.index("3x6x5xf32")] = "4x9x12xf32"
+    assert localconv_main.main(lower) == 0
+    module = tmp_path / "conv.mlir"
+    module.write_text(capsys.readouterr().out)
+    assert localconv_main.main(["run", str(module), "--repeat", "1", "--pipeline", "none", "--profile"]) == 0
+    out = capsys.readouterr().out
+    header = "profile: XLA thread time per call of the optimized HLO's ops, over 5 traced calls (wall "
+    assert header in out
+    rows = [line.split() for line in out[out.index(header) :].splitlines()[1:]]
+    assert rows and all(row[1] == "ms" and row[2].endswith("x") for row in rows)
+    hlo = runner.compile_module(load_module(module.read_bytes(), str(module)), "cpu").hlo_text()
+    assert all(f"%{row[3]} = " in hlo for row in rows)
+    loops = [row for row in rows if "(loop:" in " ".join(row)]
+    assert loops and all(re.search(rf"%{re.escape(row[3])} = [^\n]* while\(", hlo) for row in loops)
+
+
+def test_run_profile_needs_the_cpu(tmp_path, capsys) -> None:
+    assert localconv_main.main(["run", str(tmp_path / "absent.mlir"), "--profile", "--backend", "gpu"]) == 1
+    assert capsys.readouterr().err == (
+        "localconv: error: --profile reads XLA CPU's per-op trace: it needs --backend cpu, not 'gpu'\n"
+    )

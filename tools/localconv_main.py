@@ -9,7 +9,7 @@ import sys
 import jax
 import numpy as np
 
-from localconv import api, runner
+from localconv import api, profile, runner
 from localconv.composite import is_localconv_composite, spec_from_composite
 from localconv.cost_model import default_memory_budget
 from localconv.demo import run_demo
@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--pipeline", default="default", help="pipeline to run first, or 'none'")
     run.add_argument("--output", help="write the results to this .npz file")
     run.add_argument("--repeat", type=int, default=10, help="timed runs (median is printed)")
+    run.add_argument(
+        "--profile",
+        action="store_true",
+        help="also print each optimized-HLO op's time from XLA's trace (CPU)",
+    )
 
     explain_cmd = commands.add_parser("explain", help="cost, strategy and roofline of a conv")
     add_conv_flags(explain_cmd, required=False)
@@ -122,6 +127,10 @@ def demo_command(args: argparse.Namespace) -> int:
 def run_command(args: argparse.Namespace) -> int:
     """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
     check_repeat(args)
+    if args.profile and args.backend != "cpu":
+        raise ValueError(
+            f"--profile reads XLA CPU's per-op trace: it needs --backend cpu, not {args.backend!r}"
+        )
     with open(args.module, "rb") as handle:
         module = load_module(handle.read(), args.module)
     try:
@@ -130,11 +139,11 @@ def run_command(args: argparse.Namespace) -> int:
         specs = []  # an invalid composite: the pipeline reports it, at its location
     if args.pipeline != "none":
         run_pipeline_located(module, args.pipeline, PipelineOptions(), args.module)
-    if len(specs) == 1:
-        # One convolution: the XLA options its program runs best with, as `compile` adds them.
-        executable = api.compile_for(module, specs[0], api.module_strategy(module), args.backend)
-    else:
-        executable = runner.compile_module(module, args.backend)
+    # One convolution: the XLA options its program runs best with, as `compile` adds them.
+    options = (
+        api.xla_options_for(specs[0], api.module_strategy(module), args.backend) if len(specs) == 1 else {}
+    )
+    executable = runner.compile_module(module, args.backend, options)
     if args.inputs:
         values = [np.load(path, allow_pickle=False) for path in args.inputs]
     else:
@@ -158,6 +167,9 @@ def run_command(args: argparse.Namespace) -> int:
         )
     seconds = median_seconds({"run": lambda: executable(*values)}, args.repeat)["run"]
     print(f"median of {args.repeat} runs on {args.backend}: {seconds * 1e3:.3f} ms")
+    if args.profile:
+        traced = runner.compile_module(module, args.backend, options | {profile.TRACE_OPTION: True})
+        print(profile.format_profile(profile.profile_ops(traced, values)))
     if args.output:
         write_atomically(args.output, _npz_bytes(results))
     return 0
