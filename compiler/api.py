@@ -68,6 +68,9 @@ class Compiled:
         Operands are narrowed as `lower` narrows them (float64 to float32 with x64 off), so the
         arrays a program was lowered from can be passed to it.
         """
+        for name, operand in (("lhs", lhs), ("rhs", rhs)):
+            if isinstance(operand, (list, tuple)):
+                _as_array(name, operand)  # raises JAX's TypeError for Python sequences
         if isinstance(rhs, PackedWeights):
             if rhs.spec != self._packed_spec:
                 raise ValueError("rhs was prepacked for a different convolution")
@@ -103,7 +106,7 @@ class Compiled:
     def prepack(self, rhs: Any) -> PackedWeights:
         """rhs in the packed layout, for inference: pack once, call many times."""
         (rhs_signature,) = self._executable.inputs[1:]
-        array = jax.device_put(rhs, self._executable.device)
+        array = jax.device_put(_as_array("rhs", rhs), self._executable.device)
         if tuple(array.shape) != rhs_signature.shape or array.dtype.name != rhs_signature.dtype:
             raise ValueError(
                 f"rhs must be {rhs_signature} to prepack, got {array.dtype.name}{list(array.shape)}"
@@ -153,6 +156,7 @@ class Lowered:
         strategy is timed on this machine once (the winner is cached on disk, see
         `localconv.autotune`) and the fastest is compiled.
         """
+        runner.check_compiler_options(compiler_options)
         backend = backend or self.backend
         lowered = self
         if autotune:
@@ -202,6 +206,7 @@ def xla_options_for(
 ) -> dict[str, Any]:
     """The XLA options `strategy`'s program for `spec` compiles with: those it runs best with
     (`cost_model.xla_options`) under the caller's `compiler_options`."""
+    runner.check_compiler_options(compiler_options)
     return cost_model.xla_options(spec, strategy, backend) | dict(compiler_options or {})
 
 
@@ -273,6 +278,9 @@ def lower_spec(
     from localconv.lowering import run_pipeline
     from localconv.lowering.pipelines import default_pipeline
 
+    if pipeline is not None and not isinstance(pipeline, str):
+        kind = type(pipeline).__name__
+        raise TypeError(f"pipeline must be 'default', 'O0', a textual pass pipeline or None, got {kind}")
     if backend not in runner.BACKENDS:
         raise ValueError(f"backend must be one of {runner.BACKENDS}, got {backend!r}")
 
@@ -372,11 +380,11 @@ def _as_array(name: str, value: Any) -> Any:
 
 
 def _narrowed(operands: tuple[Any, Any]) -> tuple[Any, Any] | None:
-    """(lhs, rhs) narrowed as `lower` narrows them, or None where that changes or allows nothing."""
-    try:
-        narrowed = tuple(_as_array(name, v) for name, v in zip(("lhs", "rhs"), operands, strict=True))
-    except TypeError:
-        return None
+    """(lhs, rhs) narrowed as `lower` narrows them, or None where that changes nothing.
+
+    TypeError, naming the operand, where one is not an array (a list, a `PackedWeights` as lhs).
+    """
+    narrowed = tuple(_as_array(name, v) for name, v in zip(("lhs", "rhs"), operands, strict=True))
     return None if all(n is v for n, v in zip(narrowed, operands, strict=True)) else narrowed
 
 

@@ -145,7 +145,7 @@ def _read_cache() -> dict:
     try:
         with open(cache_path(), encoding="utf-8") as handle:
             data = json.load(handle)
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
         return {}
     return data if isinstance(data, dict) else {}
 

@@ -8,6 +8,7 @@ against the module's `@main` signature before anything runs.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -88,6 +89,8 @@ class Executable:
         expected_types = zip(self.inputs, self._input_dtypes, strict=True)
         for index, (arg, (expected, dtype)) in enumerate(zip(args, expected_types, strict=True)):
             array = arg if isinstance(arg, (jax.Array, np.ndarray)) else np.asarray(arg)
+            if isinstance(array, np.ndarray) and not array.dtype.isnative:
+                array = array.astype(array.dtype.newbyteorder("="))  # as jax.device_put takes it
             if array.dtype != dtype:
                 raise TypeError(f"argument {index} must have dtype {expected.dtype}, got {array.dtype.name}")
             if array.shape != expected.shape:
@@ -123,6 +126,7 @@ def compile_module(
     """The executable of `module`'s `@main` on `backend`, compiled once per fingerprint."""
     client = get_client(backend)
     text = module_text(module)
+    check_compiler_options(compiler_options)
     options = tuple(sorted((k, str(v)) for k, v in (compiler_options or {}).items()))
     key = (hashlib.sha256(text.encode()).hexdigest(), backend, options)
     with _cache_lock:
@@ -134,10 +138,25 @@ def compile_module(
     compile_options = jax_backend.get_compile_options(
         num_replicas=1, num_partitions=1, env_options_overrides=dict(options) or None
     )
-    loaded = client.compile_and_load(text, [device], compile_options)
+    try:
+        loaded = client.compile_and_load(text, [device], compile_options)
+    except jax.errors.JaxRuntimeError as err:
+        if options and ("compile option" in str(err) or "is not a valid" in str(err)):
+            raise ValueError(f"compiler_options: {str(err).splitlines()[0]}") from None
+        raise
     executable = Executable(loaded, device, inputs, outputs)
     with _cache_lock:
         return _cache.setdefault(key, executable)
+
+
+def check_compiler_options(compiler_options: Any) -> None:
+    """TypeError unless `compiler_options` is None or maps XLA option names (str) to values."""
+    if compiler_options is not None and (
+        not isinstance(compiler_options, Mapping) or not all(isinstance(k, str) for k in compiler_options)
+    ):
+        raise TypeError(
+            f"compiler_options must map XLA option names (str) to values, got {compiler_options!r:.80}"
+        )
 
 
 def module_text(module: ir.Module) -> str:
@@ -151,6 +170,9 @@ def main_signature(
     """Argument and result signatures of the module's public `@main` function."""
     for op in module.body.operations:
         if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == "main":
+            visibility = op.attributes["sym_visibility"] if "sym_visibility" in op.attributes else None
+            if visibility is not None and ir.StringAttr(visibility).value != "public":
+                raise ValueError("module's func.func @main must be public to run")
             function_type = ir.FunctionType(ir.TypeAttr(op.attributes["function_type"]).value)
             return (
                 tuple(_signature(t, f"argument {i}") for i, t in enumerate(function_type.inputs)),
@@ -165,4 +187,8 @@ def _signature(type_: ir.Type, what: str) -> TensorSignature:
     tensor = ir.RankedTensorType(type_)
     if not tensor.has_static_shape:
         raise ValueError(f"@main {what} must have a static shape, got {type_}")
-    return TensorSignature(tuple(tensor.shape), irbuild.dtype_name(tensor.element_type))
+    signature = TensorSignature(tuple(tensor.shape), irbuild.dtype_name(tensor.element_type))
+    size = math.prod(signature.shape) * np.dtype(jax.numpy.dtype(signature.dtype)).itemsize
+    if size >= 2**63:
+        raise ValueError(f"@main {what} would take {size:,} bytes; XLA arrays hold fewer than 2**63 bytes")
+    return signature

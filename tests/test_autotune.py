@@ -182,8 +182,10 @@ def test_the_source_fingerprint_follows_python_sources_only(tmp_path) -> None:
     assert autotune.source_fingerprint([str(tmp_path)]) != before
 
 
-def test_a_corrupt_cache_is_ignored(operands, cache_dir) -> None:
-    (cache_dir / autotune.CACHE_FILE).write_text("{not json")
+@pytest.mark.parametrize("text", ["{not json", "[" * 100_000 + "]" * 100_000])
+def test_a_corrupt_cache_is_ignored(operands, cache_dir, text) -> None:
+    """Unparsable, or nested past the JSON decoder's recursion limit."""
+    (cache_dir / autotune.CACHE_FILE).write_text(text)
     spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
     assert autotune.cached_strategy(spec, "cpu") is None
 
@@ -209,7 +211,7 @@ def test_cache_keys_depend_on_options_and_environment(operands, monkeypatch) -> 
     assert autotune.cache_key(spec, "cpu", {}) == plain
     assert autotune.cache_key(spec, "cpu", {"xla_cpu_enable_fast_math": True}) != plain
     real = autotune.environment
-    for field in ("device", "host", "jaxlib", "localconv", "code"):
+    for field in ("device", "host", "avx512", "jaxlib", "localconv", "code"):
         monkeypatch.setattr(autotune, "environment", lambda backend, f=field: {**real(backend), f: "other"})
         assert autotune.cache_key(spec, "cpu") != plain, field
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from localconv import runner
@@ -221,4 +222,63 @@ def test_run_profile_needs_the_cpu(tmp_path, capsys) -> None:
     assert localconv_main.main(["run", str(tmp_path / "absent.mlir"), "--profile", "--backend", "gpu"]) == 1
     assert capsys.readouterr().err == (
         "localconv: error: --profile reads XLA CPU's per-op trace: it needs --backend cpu, not 'gpu'\n"
+    )
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        (
+            "func.func private @main(%a: tensor<2xf32>) -> tensor<2xf32> { return %a : tensor<2xf32> }",
+            "module's func.func @main must be public to run",
+        ),
+        (
+            "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n"
+            "  %0 = stablehlo.custom_call @no_such_target(%a) : (tensor<2xf32>) -> tensor<2xf32>\n"
+            "  return %0 : tensor<2xf32>\n}",
+            "NOT_FOUND: No registered implementation for untyped custom call to no_such_target",
+        ),
+        (
+            "func.func @main(%a: tensor<f32>) -> tensor<100000000000xf32> {\n"
+            "  %0 = stablehlo.broadcast_in_dim %a, dims = [] : (tensor<f32>) -> tensor<100000000000xf32>\n"
+            "  return %0 : tensor<100000000000xf32>\n}",
+            "results of .* would take 400,000,000,000 bytes, over the [\\d,]+-byte memory budget",
+        ),
+        (
+            "func.func @main(%a: tensor<f32>) -> tensor<4611686018427387904xf32> {\n"
+            "  %0 = stablehlo.broadcast_in_dim %a, dims = []\n"
+            "      : (tensor<f32>) -> tensor<4611686018427387904xf32>\n"
+            "  return %0 : tensor<4611686018427387904xf32>\n}",
+            "@main result 0 would take [\\d,]+ bytes; XLA arrays hold fewer than 2\\*\\*63 bytes",
+        ),
+    ],
+)
+def test_run_reports_what_xla_refuses_in_one_line(body, message, tmp_path, capsys) -> None:
+    """Modules XLA cannot compile or run, or whose results would not fit: one line, no abort."""
+    module = tmp_path / "m.mlir"
+    module.write_text(f"module {{\n{body}\n}}\n")
+    assert localconv_main.main(["run", str(module), "--repeat", "1", "--pipeline", "none"]) == 1
+    err = capsys.readouterr().err
+    assert re.match(f"localconv: error: {message}", err) and err.count("\n") == 1, err
+
+
+def test_run_refuses_a_directory_as_output_before_running(tmp_path, capsys) -> None:
+    assert localconv_main.main(["run", str(tmp_path / "absent.mlir"), "--output", str(tmp_path)]) == 1
+    assert capsys.readouterr().err == (
+        f"localconv: error: --output {tmp_path} is a directory; give the path of a .npz file\n"
+    )
+
+
+def test_run_names_a_bad_seed_and_an_npz_input(tmp_path, capsys) -> None:
+    assert localconv_main.main(["run", str(tmp_path / "absent.mlir"), "--seed", "-1"]) == 1
+    assert capsys.readouterr().err == "localconv: error: --seed must be a non-negative integer, got -1\n"
+    module = tmp_path / "m.mlir"
+    module.write_text("func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> { return %a : tensor<2xf32> }\n")
+    inputs = tmp_path / "in.npz"
+    np.savez(inputs, np.ones(2, np.float32))
+    assert localconv_main.main(["run", str(module), "--inputs", str(inputs), "--pipeline", "none"]) == 1
+    assert capsys.readouterr().err == (
+        f"localconv: error: --inputs {inputs} is an .npz archive, not an .npy array; "
+        "give one .npy file per argument\n"
     )

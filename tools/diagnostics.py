@@ -9,13 +9,16 @@ import re
 import sys
 from collections.abc import Callable
 
+import jax
 from jaxlib.mlir import ir
 
 from localconv import irbuild
 from localconv.lowering import PipelineError, PipelineOptions, run_pipeline
 from localconv.serialization import parse_module
 
-USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ir.MLIRError)
+# XLA's runtime errors (a custom call with no implementation, out of memory while running) are
+# about the module or the machine, not about localconv: one line, like the others.
+USER_ERRORS = (ValueError, TypeError, OSError, MemoryError, ir.MLIRError, jax.errors.JaxRuntimeError)
 
 
 def describe(err: BaseException) -> str:
@@ -24,6 +27,8 @@ def describe(err: BaseException) -> str:
         return f"out of memory: {err}"
     if isinstance(err, ir.MLIRError) and err.error_diagnostics:
         return "\n".join(f"{d.location}: error: {d.message}" for d in err.error_diagnostics)
+    if isinstance(err, jax.errors.JaxRuntimeError):
+        return (str(err).strip().splitlines() or [type(err).__name__])[0]  # not the module dump after it
     return str(err).strip() or type(err).__name__
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
+import os
 import sys
 
 import jax
@@ -131,6 +133,10 @@ def run_command(args: argparse.Namespace) -> int:
         raise ValueError(
             f"--profile reads XLA CPU's per-op trace: it needs --backend cpu, not {args.backend!r}"
         )
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
+    if args.output and os.path.isdir(args.output):
+        raise ValueError(f"--output {args.output} is a directory; give the path of a .npz file")
     with open(args.module, "rb") as handle:
         module = load_module(handle.read(), args.module)
     try:
@@ -144,21 +150,29 @@ def run_command(args: argparse.Namespace) -> int:
         api.xla_options_for(specs[0], api.module_strategy(module), args.backend) if len(specs) == 1 else {}
     )
     executable = runner.compile_module(module, args.backend, options)
-    if args.inputs:
-        values = [np.load(path, allow_pickle=False) for path in args.inputs]
-    else:
-        needed = sum(
-            int(np.prod(sig.shape)) * jax.numpy.dtype(sig.dtype).itemsize for sig in executable.inputs
-        )
-        budget = default_memory_budget()
+    budget = default_memory_budget()
+    checked = [("results", executable.outputs)]
+    if not args.inputs:
+        checked.append(("random inputs", executable.inputs))
+    for what, signatures in checked:
+        needed = sum(math.prod(sig.shape) * jax.numpy.dtype(sig.dtype).itemsize for sig in signatures)
         if needed > budget:
             raise ValueError(
-                f"random inputs for {args.module} would take {needed:,} bytes, over the "
+                f"{what} of {args.module} would take {needed:,} bytes, over the "
                 f"{budget:,}-byte memory budget (a quarter of physical memory)"
             )
+    if args.inputs:
+        values = [np.load(path, allow_pickle=False) for path in args.inputs]
+        for path, value in zip(args.inputs, values, strict=True):
+            if not isinstance(value, np.ndarray):
+                raise ValueError(
+                    f"--inputs {path} is an .npz archive, not an .npy array; give one .npy file per argument"
+                )
+    else:
         rng = np.random.default_rng(args.seed)
         values = [_random(rng, signature) for signature in executable.inputs]
-    results = [np.asarray(r) for r in executable(*values)]
+    # Ready before converting: jaxlib aborts converting a result whose computation failed.
+    results = [np.asarray(r) for r in jax.block_until_ready(executable(*values))]
     for index, result in enumerate(results):
         digest = hashlib.sha256(np.ascontiguousarray(result).tobytes()).hexdigest()[:16]
         print(
