@@ -94,11 +94,19 @@ def test_wrong_shape_names_argument_and_expected_shape(index: int) -> None:
 
 
 @pytest.mark.xla
-@pytest.mark.parametrize("dtype", [np.float16, np.int32, np.complex64])
-def test_wrong_dtype_raises_type_error(dtype: type) -> None:
+@pytest.mark.parametrize(
+    "dtype, message",
+    [
+        (np.float16, "argument 1 must have dtype float32, got float16"),
+        (np.complex64, "argument 1 must have dtype float32, got complex64"),
+        # A dtype no convolution takes is named as such (it is no other program's either).
+        (np.int32, r"rhs dtype must be one of \('float16', .*\), got int32"),
+    ],
+)
+def test_wrong_dtype_raises_type_error(dtype: type, message: str) -> None:
     compiled = lowered().compile()
     lhs, rhs = operands()
-    with pytest.raises(TypeError, match=rf"argument 1.*float32.*{np.dtype(dtype).name}"):
+    with pytest.raises(TypeError, match=rf"^{message}"):
         compiled(lhs, rhs.astype(dtype))
 
 
