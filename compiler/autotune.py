@@ -17,7 +17,6 @@ import hashlib
 import importlib.metadata
 import json
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -27,6 +26,7 @@ import jaxlib
 import numpy as np
 
 from . import host
+from .atomic import write_atomically
 from .contraction import STRATEGIES
 from .spec import ConvSpec
 from .timing import median_seconds
@@ -157,9 +157,6 @@ def _write_entry(key: str, entry: dict) -> None:
         data[key] = entry
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            fd, temporary = tempfile.mkstemp(prefix=".autotune-", dir=os.path.dirname(path))
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, sort_keys=True)
-            os.replace(temporary, path)
+            write_atomically(path, json.dumps(data, indent=1, sort_keys=True).encode())
         except OSError:
             pass  # an unwritable cache only costs re-tuning next time

@@ -224,3 +224,12 @@ def test_a_winner_tuned_in_another_environment_is_not_used(operands, monkeypatch
     assert autotune.cached_strategy(spec, "cpu") == "position_loop"
     monkeypatch.setattr(autotune, "environment", real)
     assert autotune.cached_strategy(spec, "cpu") is None
+
+
+def test_an_unwritable_cache_leaves_no_temporary_files(operands, cache_dir) -> None:
+    """A cache path that is a directory cannot be replaced: tuning still answers, and cleans up."""
+    (cache_dir / autotune.CACHE_FILE).mkdir()
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    autotune._write_entry(autotune.cache_key(spec, "cpu"), {"strategy": "row_loop"})
+    assert sorted(p.name for p in cache_dir.iterdir()) == [autotune.CACHE_FILE]
+    assert autotune.cached_strategy(spec, "cpu") is None

@@ -12,6 +12,7 @@ import jax
 import numpy as np
 
 from localconv import api, profile, runner
+from localconv.atomic import write_atomically
 from localconv.composite import is_localconv_composite, spec_from_composite
 from localconv.cost_model import default_memory_budget
 from localconv.demo import run_demo
@@ -22,7 +23,6 @@ from localconv.machine import measure
 from localconv.timing import median_seconds
 
 from . import cli_args
-from .atomic import write_atomically
 from .diagnostics import load_module, run_guarded, run_pipeline_located
 
 EMIT_STAGES = {"composite": None, "stablehlo": "O0", "optimized": "default"}

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 from jaxlib.mlir import ir
 
+from localconv.atomic import write_atomically
 from localconv.lowering import PIPELINES, PipelineOptions
 from localconv.lowering.registry import describe_passes
 from localconv.serialization import EMIT_FORMATS, module_bytes
 
-from .atomic import write_atomically
 from .diagnostics import describe, load_module, run_guarded, run_pipeline_located
 
 SPLIT_MARKER = re.compile(r"^// -----[ \t]*$", re.M)

@@ -1,4 +1,5 @@
-"""Output files are written whole or not at all: a temp file next to the target, then rename."""
+"""Files are written whole or not at all (CLI outputs, the autotune cache): a temp file next to
+the target, then a rename; the temp file is removed when either fails."""
 
 from __future__ import annotations
 
