@@ -49,12 +49,12 @@ class Compiled:
         self,
         spec: ConvSpec,
         executable: runner.Executable,
-        backend: str = "cpu",
-        compiler_options: Mapping[str, Any] | None = None,
-        strategy: str | None = None,
+        backend: str,
+        compiler_options: Mapping[str, Any] | None,
+        strategy: str,
     ) -> None:
         self.spec = spec
-        self.strategy = strategy or cost_model.choose_strategy(spec, backend).strategy
+        self.strategy = strategy
         # The spec of weights packed for this program, checked on every packed call.
         self._packed_spec = packed_spec(spec, self.strategy)
         self._executable = executable

@@ -19,7 +19,7 @@ import jax.extend.backend as jax_backend
 import numpy as np
 from jaxlib.mlir import ir
 
-from . import irbuild
+from . import irbuild, shapes
 
 BACKENDS = ("cpu", "gpu", "tpu")
 
@@ -188,7 +188,5 @@ def _signature(type_: ir.Type, what: str) -> TensorSignature:
     if not tensor.has_static_shape:
         raise ValueError(f"@main {what} must have a static shape, got {type_}")
     signature = TensorSignature(tuple(tensor.shape), irbuild.dtype_name(tensor.element_type))
-    size = math.prod(signature.shape) * np.dtype(jax.numpy.dtype(signature.dtype)).itemsize
-    if size >= 2**63:
-        raise ValueError(f"@main {what} would take {size:,} bytes; XLA arrays hold fewer than 2**63 bytes")
+    shapes.check_xla_array_bytes(f"@main {what}", math.prod(signature.shape), signature.dtype)
     return signature

@@ -114,6 +114,14 @@ def itemsize(dtype: str) -> int:
     return jax.numpy.dtype(dtype).itemsize
 
 
+def check_xla_array_bytes(what: str, elements: int, dtype: str) -> None:
+    """ValueError where an array of `elements` `dtype`s is past XLA's limit, which sizes arrays
+    in bytes as an int64 and aborts the process beyond it."""
+    size = elements * itemsize(dtype)
+    if size >= 2**63:
+        raise ValueError(f"{what} would take {size:,} bytes; XLA arrays hold fewer than 2**63 bytes")
+
+
 def patch_size(features: int, filter_shape: tuple[int, ...]) -> int:
     """Length of one flattened patch: input channels times window positions."""
     return features * math.prod(filter_shape)

@@ -139,7 +139,6 @@ class ConvSpec:
             self.lhs_shape[perms.lhs[0]], self.rhs_shape[perms.rhs[0]], out_spatial, perms
         )
         object.__setattr__(self, "out_shape", out_shape)
-        # XLA sizes every array in bytes as an int64 and aborts the process beyond it.
         patch_elements = math.prod(out_spatial) * self.lhs_shape[perms.lhs[0]] * size
         for name, elements, dtype in (
             ("lhs", math.prod(self.lhs_shape), self.lhs_dtype),
@@ -147,11 +146,7 @@ class ConvSpec:
             ("the output", math.prod(out_shape), self.out_dtype),
             ("the patch tensor (N * K * output positions)", patch_elements, self.out_dtype),
         ):
-            if elements * shapes.itemsize(dtype) >= 2**63:
-                raise ValueError(
-                    f"{name} would take {elements * shapes.itemsize(dtype):,} bytes; XLA arrays hold "
-                    "fewer than 2**63 bytes"
-                )
+            shapes.check_xla_array_bytes(name, elements, dtype)
 
     @classmethod
     def from_arguments(

@@ -140,7 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
     with open(args.module, "rb") as handle:
         module = load_module(handle.read(), args.module)
     try:
-        specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+        specs = composite_specs(module)
     except (TypeError, ValueError):
         specs = []  # an invalid composite: the pipeline reports it, at its location
     if args.pipeline != "none":
@@ -194,7 +194,7 @@ def explain_command(args: argparse.Namespace) -> int:
     if args.module:
         with open(args.module, "rb") as handle:
             module = load_module(handle.read(), args.module)
-        specs = [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
+        specs = composite_specs(module)
         if not specs:
             raise ValueError(f"{args.module} holds no localconv.conv_general_dilated_local composite")
     else:
@@ -212,6 +212,11 @@ def explain_command(args: argparse.Namespace) -> int:
 
         plot_roofline(specs, rates, args.plot)
     return 0
+
+
+def composite_specs(module) -> list:
+    """The `ConvSpec` of each localconv composite in `module`, in order (CompositeError if malformed)."""
+    return [spec_from_composite(op) for op in ops_where(module.operation, is_localconv_composite)]
 
 
 def _random(rng: np.random.Generator, signature: runner.TensorSignature) -> np.ndarray:
