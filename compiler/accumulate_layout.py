@@ -13,13 +13,26 @@ import math
 from . import shapes
 from .spec import ConvSpec
 
-# accumulate_loop's unroll: 8 updates per trip, 4 once the accumulator is large. Each update
-# streams one rhs slice and one input window through the fused body; with a large accumulator
-# those streams come from memory, and 4 of them ran 8-22% faster than 8 (b8 c32 32x32 3x3,
-# b32 1D, pointwise, b16 tiles), while small accumulators stay in cache and gain from fewer
-# trips (b8 c16 7x7 s2: 8 is 11% faster; b2 3D: 20%).
+# accumulate_loop's trip groups window offsets where it can (see `window_group`): the
+# smallest group of at least 8 offsets, or of 4 once the accumulator is large. On the AMD
+# EPYC VM of earlier sessions trips of 4 ran 8-22% faster than 8 with large accumulators
+# (b8 c32 32x32 3x3, b32 1D, pointwise, b16 tiles), while small accumulators stay in cache
+# and gain from fewer trips (b8 c16 7x7 s2: 8 is 11% faster; b2 3D: 20%).
+GROUP_OFFSETS = 8
+LARGE_ACCUMULATOR_GROUP_OFFSETS = 4
+# Where no group sets the trip (1x1 windows, windows of over `MAX_WINDOW_GROUP` offsets,
+# windows that tile the input), it makes 8 updates, or 16 once the accumulator is large. A
+# large accumulator is read and written once per trip from L2 or beyond, so longer trips
+# move less of it: on the AVX-512 Xeon (2026-11-28, A/B in one process, 4 against 16
+# updates) b8 c256 16x16 1x1 7.95 -> 6.62 ms, b8 c128 32x32 1x1 3.84 -> 2.87, NHWC b8 c128
+# 16x16 1x1 1.71 -> 1.31, b4 c32 32x32 1x1 1.36 -> 1.08, b8 1D k17 0.88 -> 0.63, b128 c16
+# 8x8 1x1 0.36 -> 0.16 (with its rhs transposed in the call, see `transposes_rhs`); ties on
+# 7 more (b1-b64 1x1, b16 2x2 tiles, 1D 1x1). 8 updates ran 1.6x slower than either on b8
+# c256 16x16 1x1 (11-12 ms); on the AMD VM 4 beat 8, and 16 was not measured there. Small
+# accumulators keep 8: 16 lost there (b4 c64 8x8 1x1: 0.15 -> 0.22 ms, b2 c32 16x16 1x1:
+# 0.12 -> 0.16).
 DEFAULT_UNROLL = 8
-LARGE_ACCUMULATOR_UNROLL = 4
+LARGE_ACCUMULATOR_UNROLL = 16
 LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop unrolls over at most this many window offsets when it groups them.
 MAX_WINDOW_GROUP = 16
@@ -216,7 +229,9 @@ def transposes_rhs(spec: ConvSpec) -> bool:
     lost (b16 c3 64x64 5x5 s2: 0.72x). It lost with larger rhs, whose transpose costs more
     than it saves (b96 c4 12^3 3x3x3, 11 MB: 0.86x; b64 c8 40x40 7x7 s2, 9.6 MB: 1.02x), and
     on rows of whole vectors with trips of 3 (b64 1D c16 256 k3: 0.48x, 64 and 32 positions:
-    0.5x) or tiles (b64 c8 64x64 2x2 s2: 0.85x); 1x1 windows (trips of 4) tied.
+    0.5x) or tiles (b64 c8 64x64 2x2 s2: 0.85x); 1x1 windows tied with trips of 4, and with
+    trips of 16 (large accumulators, see `LARGE_ACCUMULATOR_UNROLL`) the transpose paid
+    (2026-11-28: b128 c16 8x8 1x1 O=16 0.36 -> 0.16 ms, b64 c32 16x16 1x1 1.21 -> 1.13).
     """
     own = vector_dim_in_rhs_layout(spec)
     if own is None or accumulate_loop_builds_patches(spec):
@@ -291,28 +306,31 @@ def accumulator_dtype(spec: ConvSpec) -> str:
 def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
     """accumulate_loop's trip: (first window dim of the offsets it groups or None, updates).
 
-    The trip asks for an unroll by the accumulator's size (see DEFAULT_UNROLL); a group of
-    window offsets (`window_group`) replaces it.
+    A group of window offsets (`window_group`, asked for at least `GROUP_OFFSETS`) where
+    there is one, else an unroll (`DEFAULT_UNROLL`); both by the accumulator's size.
     """
     large = spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
+    if not accumulate_loop_builds_patches(spec):
+        offsets = LARGE_ACCUMULATOR_GROUP_OFFSETS if large else GROUP_OFFSETS
+        group = window_group(spec.filter_shape, max(1, min(offsets, spec.patch_size)))
+        if group is not None:
+            return group, math.prod(spec.filter_shape[group:])
     unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
-    unroll = max(1, min(unroll, spec.patch_size))
-    group = None if accumulate_loop_builds_patches(spec) else window_group(spec.filter_shape, unroll)
-    return (group, math.prod(spec.filter_shape[group:])) if group is not None else (None, unroll)
+    return None, max(1, min(unroll, spec.patch_size))
 
 
-def window_group(filter_shape: tuple[int, ...], unroll: int) -> int | None:
+def window_group(filter_shape: tuple[int, ...], offsets: int) -> int | None:
     """The first window dim of the offsets one accumulate_loop trip covers, or None.
 
     The group is the trailing window dims [m:]: the smallest such group with at least
-    `unroll` offsets and at most `MAX_WINDOW_GROUP`, else the largest with at most
-    max(unroll, last window extent). None when that is a single offset (1x1 windows, no
-    spatial dims) or more than `MAX_WINDOW_GROUP`: the trip then takes `unroll` consecutive
-    rows of the contraction.
+    `offsets` offsets and at most `MAX_WINDOW_GROUP`, else the largest with at most
+    max(offsets, last window extent). None when that is a single offset (1x1 windows, no
+    spatial dims) or more than `MAX_WINDOW_GROUP`: the trip then takes consecutive rows of
+    the contraction (`loop_trip`).
     """
     sizes = [(m, math.prod(filter_shape[m:])) for m in reversed(range(len(filter_shape)))]
-    at_least = [(m, size) for m, size in sizes if unroll <= size <= MAX_WINDOW_GROUP]
-    at_most = [(m, size) for m, size in sizes if size <= max(unroll, filter_shape[-1])]
+    at_least = [(m, size) for m, size in sizes if offsets <= size <= MAX_WINDOW_GROUP]
+    at_most = [(m, size) for m, size in sizes if size <= max(offsets, filter_shape[-1])]
     m, size = at_least[0] if at_least else at_most[-1] if at_most else (None, 1)
     return m if 1 < size <= MAX_WINDOW_GROUP else None
 

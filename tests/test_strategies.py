@@ -315,7 +315,10 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
     assert vectors(16, (32, 32), window=(1, 7)) == ("N", False)
     assert vectors(16, (32, 32), window=(9, 9)) == (1, False)
     assert vectors(8, (32, 32), window=(3, 5)) == (1, False)
-    assert vectors(16, (32, 32), window=(1, 1)) == (1, False)
+    assert vectors(16, (32, 32), window=(2, 2)) == (1, False)
+    # 1x1 windows: a trip of 8 rows of the contraction (all 8 channels; tied with spatial
+    # vectors, 0.22 against 0.23 ms, and 2.2x faster than trips of 4, the unroll before).
+    assert vectors(16, (32, 32), window=(1, 1)) == ("N", False)
     assert vectors(12, (32, 32), window=(5, 5)) == (1, False)  # not whole vectors
     assert vectors(12, (30, 30)) == ("N", False)  # zero-padded to 16: a third more
     assert vectors(10, (30, 30)) == (1, False)  # padding to 16 would add more than a third
