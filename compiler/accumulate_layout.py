@@ -33,6 +33,16 @@ LARGE_ACCUMULATOR_GROUP_OFFSETS = 4
 # 0.12 -> 0.16).
 DEFAULT_UNROLL = 8
 LARGE_ACCUMULATOR_UNROLL = 16
+# A contraction of at most this many rows makes one trip (see `one_trip`), which XLA fuses
+# with the transpose to the output layout into a single loop over the output, with no
+# accumulator: on the AVX-512 Xeon (2026-11-28, A/B in one process, trips of 8 against one
+# trip of 16 rows) b128 c16 8x8 1x1 0.34 -> 0.16 ms, b64 c16 8x8 1x1 O=32 0.32 -> 0.16, b4
+# c16 32x32 1x1 O=8 0.21 -> 0.12, b2 c16 32x32 1x1 0.20 -> 0.13, b1 c16 64x64 1x1 0.33 ->
+# 0.25, NHWC b8 c16 16x16 1x1 0.18 -> 0.11, NHWC b4 c14 24x24 0.13 -> 0.09; ties with 10
+# and 12 rows (0.09-0.10 ms). Groups of window offsets keep their trips: one trip of all 16
+# rows of a 2x2 window over 4 channels tied with four grouped trips (0.097 ms), and a 3x3
+# window over one channel, already one grouped trip, ran 1.0-1.16x slower unrolled.
+ONE_TRIP_MAX_ROWS = 16
 LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop unrolls over at most this many window offsets when it groups them.
 MAX_WINDOW_GROUP = 16
@@ -265,9 +275,16 @@ def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
     """rhs's dims (major first) in the layout weights prepacked for `accumulate_loop` take.
 
     [I, O, spatial...] where that keeps the loop's vectors (`packed_keeps_vectors`), else
-    [I, spatial..., O]: each trip then reads one contiguous slice.
+    [I, spatial..., O]: each trip then reads one contiguous slice. With `one_trip`, XLA's one
+    loop over the output reads rhs in the output's order, so the packed weights take it,
+    after I: O-minor packing read them with strided loads there (2026-11-28, A/B in one
+    process, O-minor against output order: b1 c16 64x64 1x1 1.14 ms against 0.26; b64 c16 8x8
+    1x1 0.84 against 0.16; b8 c1 32x32 3x3 0.31 against 0.16; NHWC b8 c16 16x16 1x1 a tie).
     """
     perms = spec.dimension_numbers
+    if one_trip(spec):
+        by_output = sorted([(perms.out[1], perms.rhs[0]), *zip(perms.out[2:], perms.rhs[2:], strict=True)])
+        return (perms.rhs[1], *(rhs_dim for _, rhs_dim in by_output))
     if packed_keeps_vectors(spec):
         return (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:]))
     return (perms.rhs[1], *perms.rhs[2:], perms.rhs[0])
@@ -307,7 +324,8 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
     """accumulate_loop's trip: (first window dim of the offsets it groups or None, updates).
 
     A group of window offsets (`window_group`, asked for at least `GROUP_OFFSETS`) where
-    there is one, else an unroll (`DEFAULT_UNROLL`); both by the accumulator's size.
+    there is one, else an unroll (`DEFAULT_UNROLL`); both by the accumulator's size. An
+    unrolled trip takes every row where there are at most `ONE_TRIP_MAX_ROWS`.
     """
     large = spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
     if not accumulate_loop_builds_patches(spec):
@@ -316,7 +334,18 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
         if group is not None:
             return group, math.prod(spec.filter_shape[group:])
     unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
+    if spec.patch_size <= ONE_TRIP_MAX_ROWS:
+        unroll = spec.patch_size
     return None, max(1, min(unroll, spec.patch_size))
+
+
+def one_trip(spec: ConvSpec) -> bool:
+    """Whether accumulate_loop's first trip covers the whole contraction: then it is no loop.
+
+    XLA fuses that trip, with the transpose to the output layout, into one loop over the
+    output, which reads rhs along the output's minor dim (see `ONE_TRIP_MAX_ROWS`).
+    """
+    return loop_trip(spec)[1] >= spec.patch_size
 
 
 def window_group(filter_shape: tuple[int, ...], offsets: int) -> int | None:

@@ -50,6 +50,21 @@ LAYERS = [
     ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b64_c3_32x32_5x5_s2_rhs_transposed", (64, 3, 32, 32), 16, (2, 2), "SAME", (5, 5), NCHW, {}),
     ("b68_c8_20x20_3x3_s2_rhs_transposed", (68, 8, 20, 20), 16, (2, 2), "SAME", (3, 3), NCHW, {}),
+    # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
+    # contraction, prepacked in the output's order (NCHW, NHWC, an odd permutation).
+    ("b8_c64_32x32_1x1_trips_of_16", (8, 64, 32, 32), 32, (1, 1), "VALID", (1, 1), NCHW, {}),
+    ("b8_c16_32x32_1x1_one_trip", (8, 16, 32, 32), 16, (1, 1), "VALID", (1, 1), NCHW, {}),
+    ("b4_c12_24x24_1x1_one_trip_hwio", (4, 24, 24, 12), 24, (1, 1), "VALID", (1, 1), NHWC, {}),
+    (
+        "b16_c16_24x16_1x1_one_trip_odd",
+        (24, 16, 16, 16),
+        8,
+        (1, 1),
+        "VALID",
+        (1, 1),
+        ("HNCW", "WOHI", "CWNH"),
+        {},
+    ),
     (
         "b4_c8_16x16_3x3_dilated",
         (4, 8, 16, 16),
