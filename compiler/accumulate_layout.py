@@ -242,9 +242,11 @@ def transposes_rhs(spec: ConvSpec) -> bool:
     0.5x) or tiles (b64 c8 64x64 2x2 s2: 0.85x); 1x1 windows tied with trips of 4, and with
     trips of 16 (large accumulators, see `LARGE_ACCUMULATOR_UNROLL`) the transpose paid
     (2026-11-28: b128 c16 8x8 1x1 O=16 0.36 -> 0.16 ms, b64 c32 16x16 1x1 1.21 -> 1.13).
+    A loop of one trip (`one_trip`) is fused by XLA into one loop over the output, which
+    reads rhs in place: it is not transposed (b128 c16 8x8 1x1: 0.14-0.19 ms either way).
     """
     own = vector_dim_in_rhs_layout(spec)
-    if own is None or accumulate_loop_builds_patches(spec):
+    if own is None or accumulate_loop_builds_patches(spec) or one_trip(spec):
         return False
     long_trips = loop_trip(spec)[1] >= MIN_BATCH_VECTOR_TRIP
     poor_vectors = own == "N" or short_or_strided_rows(spec, own) or long_trips

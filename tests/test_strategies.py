@@ -17,6 +17,7 @@ import localconv
 from localconv.accumulate_layout import (
     TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
+    one_trip,
     packed_keeps_vectors,
     stride_phases,
     transposes_rhs,
@@ -188,7 +189,11 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         perms = spec.dimension_numbers
         strategy = choose_strategy(spec).strategy
         order = packed_order(spec)
-        if strategy == "accumulate_loop" and packed_keeps_vectors(spec):
+        if strategy == "accumulate_loop" and one_trip(spec):
+            # I, then O and the spatial dims in the output's order, which XLA's fused loop reads.
+            by_output = [(perms.out[1], perms.rhs[0]), *zip(perms.out[2:], perms.rhs[2:], strict=True)]
+            assert order == (perms.rhs[1], *(rhs_dim for _, rhs_dim in sorted(by_output))), layer[0]
+        elif strategy == "accumulate_loop" and packed_keeps_vectors(spec):
             assert order == (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:])), layer[0]
         elif strategy == "accumulate_loop":
             assert order == (perms.rhs[1], *perms.rhs[2:], perms.rhs[0]), layer[0]
@@ -201,6 +206,17 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         # The cost model may choose otherwise for the packed layout (a row-loop layout puts O
         # minor); the program built for packed weights runs the strategy they were packed for.
         assert lower_spec(packed, pipeline=default_pipeline(strategy=strategy)).strategy == strategy, layer[0]
+    # The one-trip layers, by hand: OIHW -> I, O, H, W; HWIO -> I, H, W, O; WOHI with output
+    # CWNH -> I, O, W, H.
+    one_trips = {layer[0]: layer for layer in LAYERS if "one_trip" in layer[0]}
+    expected = {
+        "b8_c16_32x32_1x1_one_trip": (1, 0, 2, 3),
+        "b4_c12_24x24_1x1_one_trip_hwio": (2, 0, 1, 3),
+        "b16_c16_24x16_1x1_one_trip_odd": (3, 1, 0, 2),
+    }
+    for name, order in expected.items():
+        lhs, rhs, args = operands(one_trips[name])
+        assert packed_order(localconv.lower(lhs, rhs, *args, pipeline=None).spec) == order, name
 
 
 def test_lowered_strategy_is_what_runs_not_what_a_composite_asks_for() -> None:
