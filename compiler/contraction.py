@@ -14,8 +14,9 @@
   vector, strided rows are read from the input split into stride phases (`stride_phases`).
   The one exception: for a large batch and a small rhs it transposes rhs to [I, spatial...,
   O] in the call and runs its vectors along O (`transposes_rhs`).
-  A trip covers a group of window offsets (`window_group`) or `unroll` consecutive rows
-  (`loop_trip`), the remainder peeled after the loop.
+  A trip covers a group of window offsets (`window_group`), for one channel or two
+  (`trip_channels`), or `unroll` consecutive rows (`loop_trip`), the remainder peeled after
+  the loop.
   f16/bf16 accumulate in f32. Patch row k is a strided window of the padded input cut inside
   the loop (no patch tensor), except when the windows tile the input and the update
   vectorizes along a spatial dim, where the patches are a cheap space-to-depth built once.
@@ -47,6 +48,7 @@ from .accumulate_layout import (
     row_strides,
     stride_phases,
     transposes_rhs,
+    trip_channels,
     vector_batch,
 )
 from .patch_gather import emit_padded_input, emit_patches, emit_stride_phases, spatial_major
@@ -131,9 +133,12 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # offsets are computed, once per trip. XLA runs every scalar index op as its own thunk,
     # and with one (c, offsets) decomposition per update they cost as much as the update
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
-    group, unroll = loop_trip(spec)
+    group, updates = loop_trip(spec)
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
-    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
+    acc_tokens = accumulator_order(tokens, spec.batch, updates, rhs_row_stride, batch_minor)
+    # A trip may cover several channels' groups of offsets (`trip_channels`).
+    channels = trip_channels(spec)
+    unroll = updates * channels
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
@@ -203,7 +208,9 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         acc, source, rhs = values
         base = stablehlo.MulOp(i, index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         if group is not None:
-            channel, leading = decompose(i, range(group))
+            first, leading = decompose(i, range(group))
+            if channels > 1:
+                first = stablehlo.MulOp(first, index_constant(channels, index_dtype, loc=loc), loc=loc).result
         for j in range(unroll):
             k = (
                 base
@@ -212,7 +219,9 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
             )
             position = None
             if group is not None:
-                trailing = np.unravel_index(j, spec.filter_shape[group:])
+                step, within = divmod(j, updates)
+                channel = first if step == 0 else stablehlo.AddOp(first, index(step), loc=loc).result
+                trailing = np.unravel_index(within, spec.filter_shape[group:])
                 offsets = dict(leading)
                 for d, offset in zip(range(group, n), trailing, strict=True):
                     offsets[d] = int(offset) * spec.rhs_dilation[d]

@@ -8,6 +8,8 @@ layout and with prepacked weights. The cost model's own choices are checked too.
 
 from __future__ import annotations
 
+import math
+
 import jax
 import numpy as np
 import pytest
@@ -17,10 +19,12 @@ import localconv
 from localconv.accumulate_layout import (
     TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
+    loop_trip,
     one_trip,
     packed_keeps_vectors,
     stride_phases,
     transposes_rhs,
+    trip_channels,
     vector_dim_in_rhs_layout,
 )
 from localconv.api import lower_spec, packed_order, packed_spec
@@ -51,6 +55,8 @@ LAYERS = [
     ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b64_c3_32x32_5x5_s2_rhs_transposed", (64, 3, 32, 32), 16, (2, 2), "SAME", (5, 5), NCHW, {}),
     ("b68_c8_20x20_3x3_s2_rhs_transposed", (68, 8, 20, 20), 16, (2, 2), "SAME", (3, 3), NCHW, {}),
+    # Trips of two channels' 3x3 windows (a large accumulator), 7 channels: one peeled.
+    ("b8_c7_32x32_3x3_two_channel_trips", (8, 7, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
     # contraction, prepacked in the output's order (NCHW, NHWC, an odd permutation).
     ("b8_c64_32x32_1x1_trips_of_16", (8, 64, 32, 32), 32, (1, 1), "VALID", (1, 1), NCHW, {}),
@@ -426,3 +432,22 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
     assert accumulate_loop_vector_dim(large) == "N"
     packed = packed_spec(b64, "accumulate_loop")
     assert packed_order(b64, "accumulate_loop") == (1, 2, 3, 0) and not transposes_rhs(packed)
+
+
+def test_trips_cover_two_channels_of_whole_windows_over_large_accumulators() -> None:
+    """`trip_channels`: two channels per trip where a trip groups the whole window and the
+    accumulator has at least 2**18 elements; one otherwise."""
+
+    def channels(batch, in_features, window, spatial=(32, 32), out_features=32):
+        lhs_shape = (batch, in_features, *spatial)
+        rhs_shape = (out_features, in_features * math.prod(window), *spatial)
+        spec = localconv.ConvSpec.from_arguments(
+            lhs_shape, "float32", rhs_shape, "float32", (1,) * len(spatial), "SAME", window
+        )
+        return loop_trip(spec), trip_channels(spec)
+
+    assert channels(8, 32, (3, 3)) == ((0, 9), 2)  # 8 * 32 * 32 * 32 = 2**18 accumulator elements
+    assert channels(4, 32, (3, 3)) == ((0, 9), 1)  # 2**17: in cache
+    assert channels(8, 1, (3, 3)) == ((0, 9), 1)  # one channel
+    assert channels(8, 8, (5, 5)) == ((1, 5), 1)  # a trip of one window row
+    assert channels(32, 64, (5,), (256,), 64) == ((0, 5), 2)
