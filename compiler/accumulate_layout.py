@@ -14,10 +14,12 @@ from . import shapes
 from .spec import ConvSpec
 
 # accumulate_loop's trip groups window offsets where it can (see `window_group`): the
-# smallest group of at least 8 offsets, or of 4 once the accumulator is large. On the AMD
-# EPYC VM of earlier sessions trips of 4 ran 8-22% faster than 8 with large accumulators
-# (b8 c32 32x32 3x3, b32 1D, pointwise, b16 tiles), while small accumulators stay in cache
-# and gain from fewer trips (b8 c16 7x7 s2: 8 is 11% faster; b2 3D: 20%).
+# smallest group of at least 8 offsets, or of 4 once the accumulator is large. These were
+# the unrolls of every trip when the AMD EPYC VM of earlier sessions measured them (trips of
+# 4 ran 8-22% faster than 8 with large accumulators, while small accumulators gained from
+# fewer trips: b8 c16 7x7 s2 11%, b2 3D 20%), and groups kept asking for them. The two ask
+# for the same group of 3x3, 5x5, 7x7, 9x9 and 1D windows; they differ where a trailing
+# group of 4-7 offsets comes before one of 8-16 (4x4 windows: 4 or 16; 2x2x2: 4 or 8).
 GROUP_OFFSETS = 8
 LARGE_ACCUMULATOR_GROUP_OFFSETS = 4
 # Where no group sets the trip (1x1 windows, windows of over `MAX_WINDOW_GROUP` offsets,
@@ -124,8 +126,9 @@ def batch_vectors(spec: ConvSpec, minor: int) -> bool:
     rows of any kind (2026-11-27, A/B in one process against spatial vectors, 40 layers, 1D
     and 2D, b8-b64: 1.10-1.81x on all but one, b64 1D c32 k5 at 0.86x; b32 1D c64 256 k5
     6.7 -> 5.1 ms, b32 c16 36x36 5x5 17.2 -> 9.5, b16 3D 5^3 11.7 -> 7.0). With 3 or 4
-    updates (1D k3, 1x1 windows) they lost on 8 of 9 layers (0.39-1.04x), with 9 or 15 the
-    result was mixed (1D k9 0.90-1.42x; 3x3 0.70-1.22x; 3x5 and 5x3 at 15: 0.62-0.67x).
+    updates (1D k3, and 1x1 windows, which then made trips of 4) they lost on 8 of 9 layers
+    (0.39-1.04x), with 9 or 15 the result was mixed (1D k9 0.90-1.42x; 3x3 0.70-1.22x; 3x5
+    and 5x3 at 15: 0.62-0.67x).
     A batch below `MAX_PADDED_BATCH` that is not whole vectors is zero-padded up to them where
     that adds at most a third (b6-b20: 1.2-2.6x on 28 layers, e.g. b12 c16 63x63 9x9 44.5 ->
     20.1 ms, b7 c8 20x20 7x7 1.02 -> 0.60, b14 c16 55x55 7x7 s2 10.7 -> 5.5; at b100 a
@@ -372,7 +375,7 @@ def one_trip(spec: ConvSpec) -> bool:
     XLA fuses that trip, with the transpose to the output layout, into one loop over the
     output, which reads rhs along the output's minor dim (see `ONE_TRIP_MAX_ROWS`).
     """
-    return loop_trip(spec)[1] >= spec.patch_size
+    return loop_trip(spec)[1] * trip_channels(spec) >= spec.patch_size
 
 
 def window_group(filter_shape: tuple[int, ...], offsets: int) -> int | None:

@@ -28,7 +28,9 @@ class PackedWeights:
     choice, the autotuned winner or the pipeline's forced strategy):
     for `accumulate_loop` it is [I, rhs spatial..., O], so each step of the loop reads one
     contiguous slice, or [I, O, rhs spatial...] where O is under two vectors and the loop's
-    vectors run well along the batch or along space (`packed_keeps_vectors`); for `row_loop`
+    vectors run well along the batch or along space (`packed_keeps_vectors`), or I then the
+    output's order where the loop is one trip, fused by XLA into one loop over the output
+    (`one_trip`); for `row_loop`
     with the weights on the dot's left, [rhs spatial..., O, I]; otherwise [rhs spatial..., I,
     O], which the batched dot_general, the position loop and the row loop with patches on the
     left read in place. No call transposes the weights again.

@@ -88,7 +88,8 @@ def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Lo
 def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
     """The convolution as a while loop of rank-1 updates over the contraction index.
 
-    Each trip makes the updates `loop_trip` gives, the same trip that `batch_vectors` judges.
+    Each trip makes the updates `loop_trip` gives (the trip that `batch_vectors` judges) for
+    each of `trip_channels` channels.
     Where `transposes_rhs`, rhs is first transposed to its packed layout, once per call.
     """
     if transposes_rhs(spec):
@@ -133,12 +134,12 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # offsets are computed, once per trip. XLA runs every scalar index op as its own thunk,
     # and with one (c, offsets) decomposition per update they cost as much as the update
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
+    # A trip may cover the whole windows of several channels (`trip_channels`).
     group, updates = loop_trip(spec)
-    rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
-    acc_tokens = accumulator_order(tokens, spec.batch, updates, rhs_row_stride, batch_minor)
-    # A trip may cover several channels' groups of offsets (`trip_channels`).
     channels = trip_channels(spec)
     unroll = updates * channels
+    rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
+    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 
@@ -209,7 +210,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         base = stablehlo.MulOp(i, index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         if group is not None:
             first, leading = decompose(i, range(group))
-            if channels > 1:
+            if channels > 1:  # whole windows (group 0): trip i starts at channel i * channels
                 first = stablehlo.MulOp(first, index_constant(channels, index_dtype, loc=loc), loc=loc).result
         for j in range(unroll):
             k = (

@@ -304,3 +304,27 @@ def test_run_times_the_program_on_device_inputs(tmp_path, capsys, monkeypatch) -
     assert localconv_main.main(["run", str(module), "--repeat", "3", "--pipeline", "none"]) == 0
     assert len(arguments) >= 4  # the checked call, then the warm-up and three timed ones
     assert all(isinstance(arg, jax.Array) for args in arguments for arg in args)
+
+
+@pytest.mark.xla
+def test_run_checks_npy_inputs_before_placing_them(tmp_path, capsys) -> None:
+    """`--inputs` go through the program's checks before they reach the device: a big-endian
+    array runs (converted, as jax.device_put takes it), a float64 one for an f32 program is
+    refused by name rather than narrowed."""
+    assert localconv_main.main(COMPOSITE_ARGS) == 0
+    module = tmp_path / "conv.mlir"
+    module.write_text(capsys.readouterr().out)
+    rng = np.random.default_rng(0)
+    lhs, rhs = rng.standard_normal((1, 2, 5)), rng.standard_normal((3, 6, 5))
+    paths = [tmp_path / name for name in ("lhs.npy", "rhs.npy", "lhs64.npy")]
+    np.save(paths[0], lhs.astype(">f4"))
+    np.save(paths[1], rhs.astype("<f4"))
+    np.save(paths[2], lhs)
+    run = ["run", str(module), "--repeat", "1", "--output", str(tmp_path / "out.npz"), "--inputs"]
+    assert localconv_main.main([*run, str(paths[0]), str(paths[1])]) == 0
+    capsys.readouterr()
+    lhs32, rhs32 = lhs.astype(np.float32), rhs.astype(np.float32)
+    expected = jax.lax.conv_general_dilated_local(lhs32, rhs32, (1,), "SAME", (3,))
+    np.testing.assert_allclose(np.load(tmp_path / "out.npz")["arr_0"], expected, rtol=1e-5, atol=1e-5)
+    assert localconv_main.main([*run, str(paths[2]), str(paths[1])]) == 1
+    assert capsys.readouterr().err == "localconv: error: argument 0 must have dtype float32, got float64\n"
