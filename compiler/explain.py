@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import platform
 
-from .accumulate_layout import accumulate_loop_vector_dim, stride_phases, transposes_rhs, vector_batch
+from .accumulate_layout import (
+    accumulate_loop_vector_dim,
+    loop_trip,
+    one_trip,
+    stride_phases,
+    transposes_rhs,
+    trip_channels,
+    vector_batch,
+)
 from .allocator import MAX_MMAP_THRESHOLD
 from .cost_model import choose_strategy, xla_options
 from .machine import MachineRates
@@ -23,6 +31,25 @@ def vectors(spec: ConvSpec) -> str:
         phases = "; strided rows read from stride phases" if stride_phases(spec) else ""
         return f"along the batch ({spec.batch}{padding}; each rhs element is broadcast across it{phases})"
     return f"along output spatial dim {dim} ({spec.out_spatial[dim]} positions)"
+
+
+def trips(spec: ConvSpec) -> str:
+    """How the accumulate loop walks the contraction (`loop_trip`, `trip_channels`), in words."""
+    rows = spec.patch_size
+    if one_trip(spec):
+        fused = "no loop (XLA fuses it into one loop over the output)"
+        return f"one trip of all {rows} contraction rows: {fused}"
+    group, updates = loop_trip(spec)
+    channels = trip_channels(spec)
+    unroll = updates * channels
+    count, peeled = divmod(rows, unroll)
+    if group is None:
+        each = f"{unroll} consecutive contraction rows"
+    else:
+        plural = "s" if channels > 1 else ""
+        each = f"{unroll} updates ({channels} channel{plural} x {updates} window offsets)"
+    after = f", {peeled} rows after the loop" if peeled else ""
+    return f"{count} trips of {each}{after}"
 
 
 def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "cpu") -> str:
@@ -47,6 +74,7 @@ def explain(spec: ConvSpec, rates: MachineRates | None = None, backend: str = "c
     ]
     if choice.strategy == "accumulate_loop":
         lines.append(f"  accumulate_loop vectors: {vectors(spec)}")
+        lines.append(f"  accumulate_loop trips: {trips(spec)}")
     options = xla_options(spec, choice.strategy, backend)
     if options:
         settings = ", ".join(f"{name}={value}" for name, value in options.items())
