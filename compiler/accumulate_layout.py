@@ -375,7 +375,13 @@ def one_trip(spec: ConvSpec) -> bool:
     XLA fuses that trip, with the transpose to the output layout, into one loop over the
     output, which reads rhs along the output's minor dim (see `ONE_TRIP_MAX_ROWS`).
     """
-    return loop_trip(spec)[1] * trip_channels(spec) >= spec.patch_size
+    return trip_rows(spec) >= spec.patch_size
+
+
+def trip_rows(spec: ConvSpec) -> int:
+    """The contraction rows one accumulate_loop trip covers: `loop_trip`'s updates for each of
+    `trip_channels` channels."""
+    return loop_trip(spec)[1] * trip_channels(spec)
 
 
 def window_group(filter_shape: tuple[int, ...], offsets: int) -> int | None:

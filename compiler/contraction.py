@@ -48,7 +48,7 @@ from .accumulate_layout import (
     row_strides,
     stride_phases,
     transposes_rhs,
-    trip_channels,
+    trip_rows,
     vector_batch,
 )
 from .patch_gather import emit_padded_input, emit_patches, emit_stride_phases, spatial_major
@@ -136,8 +136,8 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
     # A trip may cover the whole windows of several channels (`trip_channels`).
     group, updates = loop_trip(spec)
-    channels = trip_channels(spec)
-    unroll = updates * channels
+    unroll = trip_rows(spec)
+    channels = unroll // updates
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}

@@ -11,7 +11,7 @@ import sys
 import jax
 import numpy as np
 
-from localconv import api, profile, runner
+from localconv import api, profile, runner, shapes
 from localconv.atomic import write_atomically
 from localconv.composite import is_localconv_composite, spec_from_composite
 from localconv.cost_model import default_memory_budget
@@ -155,7 +155,7 @@ def run_command(args: argparse.Namespace) -> int:
     if not args.inputs:
         checked.append(("random inputs", executable.inputs))
     for what, signatures in checked:
-        needed = sum(math.prod(sig.shape) * jax.numpy.dtype(sig.dtype).itemsize for sig in signatures)
+        needed = sum(math.prod(sig.shape) * shapes.itemsize(sig.dtype) for sig in signatures)
         if needed > budget:
             raise ValueError(
                 f"{what} of {args.module} would take {needed:,} bytes, over the "
