@@ -22,7 +22,7 @@ from jax import lax
 import localconv
 from localconv.allocator import keep_freed_memory
 from localconv.contraction import STRATEGIES
-from localconv.cost_model import estimate
+from localconv.cost_model import candidate_strategies, estimate
 from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import MachineRates, measure
 from localconv.timing import median_seconds
@@ -106,7 +106,7 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
             raise RuntimeError(f"{case.name}: torch's result is {torch_error:.1e} off JAX's")
         contenders["torch"] = torch_run
     if every_strategy:
-        for strategy in STRATEGIES:
+        for strategy in candidate_strategies(backend):
             forced = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline(backend, strategy)).compile(
                 backend
             )
@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--every-strategy",
         action="store_true",
-        help="also time each contraction strategy forced (cost-model data)",
+        help="also time each contraction strategy worth timing on the backend, forced (cost-model data)",
     )
     parser.add_argument(
         "--keep-freed-memory",

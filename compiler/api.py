@@ -14,7 +14,7 @@ from jaxlib.mlir import ir
 
 from . import autotune, cost_model, emitter, irbuild, primitive, row_loop, runner, shapes
 from .accumulate_layout import accumulate_loop_packed_order
-from .contraction import STRATEGIES, STRATEGY_ATTRIBUTE
+from .contraction import STRATEGY_ATTRIBUTE
 from .spec import ConvSpec
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +33,9 @@ class PackedWeights:
     (`one_trip`); for `row_loop`
     with the weights on the dot's left, [rhs spatial..., O, I]; otherwise [rhs spatial..., I,
     O], which the batched dot_general, the position loop and the row loop with patches on the
-    left read in place. No call transposes the weights again.
+    left read in place. `multiply_reduce` reads rhs in place in any layout, so its packed
+    layout is the user's (on an H100 the [rhs spatial..., I, O] layout ran within noise of it
+    on the layers it is chosen for). No call transposes the weights again.
     """
 
     array: jax.Array
@@ -154,9 +156,10 @@ class Lowered:
         """Compiles the module through XLA for `backend` (default: the one it was lowered for).
 
         The default pipeline's strategy depends on the backend, so compiling for another
-        backend lowers the spec again for it first. With `autotune=True` every contraction
-        strategy is timed on this machine once (the winner is cached on disk, see
-        `localconv.autotune`) and the fastest is compiled.
+        backend lowers the spec again for it first. With `autotune=True` the strategies worth
+        timing on the backend (`cost_model.candidate_strategies`) are timed on this machine
+        once (the winner is cached on disk, see `localconv.autotune`) and the fastest is
+        compiled.
         """
         runner.check_compiler_options(compiler_options)
         backend = backend or self.backend
@@ -219,6 +222,14 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
     cached = autotune.cached_strategy(spec, backend, compiler_options)
     if cached is not None:
         return cached
+    # A forced strategy skips the cost model's memory budget, so the over-budget ones are not run.
+    candidates = [
+        s for s in cost_model.candidate_strategies(backend) if cost_model.fits_memory_budget(spec, s)
+    ]
+    if len(candidates) < 2:
+        # Nothing to compare: the one that fits, or (on GPU, where no candidate is a loop
+        # that avoids the patch tensor) the cost model's choice, which ignores the host budget.
+        return candidates[0] if candidates else cost_model.choose_strategy(spec, backend).strategy
     device = runner.get_client(backend).local_devices()[0]
     lhs, rhs = autotune.random_operands(spec, device)
 
@@ -227,8 +238,6 @@ def autotune_strategy(spec: ConvSpec, backend: str, compiler_options: Mapping[st
         executable = compile_for(module, spec, strategy, backend, compiler_options)
         return lambda: executable(lhs, rhs)
 
-    # A forced strategy skips the cost model's memory budget, so the over-budget ones are not run.
-    candidates = [s for s in STRATEGIES if cost_model.fits_memory_budget(spec, s)]
     return autotune.tune(
         spec, backend, run_strategy, compiler_options=compiler_options, strategies=candidates
     )
@@ -353,6 +362,8 @@ def packed_order(spec: ConvSpec, strategy: str | None = None) -> tuple[int, ...]
     strategy = strategy or cost_model.choose_strategy(spec).strategy
     if strategy == "accumulate_loop":
         return accumulate_loop_packed_order(spec)
+    if strategy == "multiply_reduce":
+        return tuple(range(spec.num_spatial + 2))
     if strategy == "row_loop" and row_loop.row_loop_weights_left(spec):
         return (*perms.rhs[2:], perms.rhs[0], perms.rhs[1])
     return (*perms.rhs[2:], perms.rhs[1], perms.rhs[0])

@@ -1,4 +1,4 @@
-"""Autotuning: time every contraction strategy of one convolution once, remember the winner.
+"""Autotuning: time the candidate strategies of one convolution once, remember the winner.
 
 The cost model's rules come from one machine; `Lowered.compile(autotune=True)` measures the
 candidates on the machine and backend at hand instead, and caches the winner on disk keyed by
@@ -111,11 +111,14 @@ def tune(
     spec: ConvSpec,
     backend: str,
     run_strategy: Callable[[str], Callable[[], object]],
+    strategies: Sequence[str],
     repeat: int = 5,
     compiler_options: Mapping[str, Any] | None = None,
-    strategies: Sequence[str] = STRATEGIES,
 ) -> str:
     """Times `run_strategy(s)()` for each of `strategies`, caches and returns the fastest.
+
+    The caller names the candidates: those worth timing on the backend
+    (`cost_model.candidate_strategies`) that fit the memory budget.
 
     The strategies take turns in rounds (`timing.median_seconds`), so a slow phase of a shared
     machine or another strategy's long calls do not decide the winner. `compiler_options` are

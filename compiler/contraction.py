@@ -26,6 +26,8 @@
   Plain matmuls run near XLA's sgemm rate and no large temporary is created, which wins for
   large batches with many output features.
 - `row_loop`: a loop over rows of output positions, one batched dot each (`row_loop.py`).
+- `multiply_reduce`: patches times rhs, summed over I by one reduce, which XLA GPU fuses with
+  the patch gather into one kernel (`multiply_reduce.py`).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ from .accumulate_layout import (
 from .patch_gather import emit_padded_input, emit_patches, emit_stride_phases, spatial_major
 from .spec import ConvSpec
 
-STRATEGIES = ("batched_dot", "accumulate_loop", "position_loop", "row_loop")
+STRATEGIES = ("batched_dot", "accumulate_loop", "position_loop", "row_loop", "multiply_reduce")
 # Names the strategy on the op that contracts (and on composites, as the one to lower with).
 STRATEGY_ATTRIBUTE = "localconv.strategy"
 

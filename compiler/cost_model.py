@@ -82,7 +82,20 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    the other large-batch rules first).
 
 On GPU (measured on one H100, jax 0.11.2) the loops are 2-60x slower than `batched_dot`,
-which launches one batched GEMM: every non-CPU backend uses `batched_dot`.
+which launches one batched GEMM, and are not candidates there (`candidate_strategies`).
+`multiply_reduce` (one fused reduction kernel, on CUDA cores) is chosen on GPU for small
+layers whose rhs a batched dot would transpose on every call (spatial dims not leading, e.g.
+OIHW), at most `REDUCE_MAX_FLOPS`: two runs of 20 queued calls, against the batched dot,
+conv3d b2 c8 16^3 3x3x3 (14M multiply-adds) 69-75 us against 102-104; NCHW b8 c16 32x32
+3x3 rhs dilation 2 (19M) 75-77 against 95-115; lhs dilation 2 (20M) 65-70 against 77-89;
+mixed at b1 c32 32x32 3x3 (9M: -6% and +20%) and an odd layout (4M: +10% and -20%). Above
+it the reduce runs at under 1 TFLOP/s and loses (b16 c32 2x2 s2, 34M: 159 against 63-89;
+b8 c32 32x32 3x3, 75M: 131 against 74-90; b256 layers 9-100x). With HWIO rhs the batched
+dot reads rhs in place and wins or ties (b1-b32 c32 32x32 3x3). `python -m benchmarks
+--backend gpu --every-strategy` (one synchronous call per timing,
+benchmarks/results_gpu_h100.json) agrees: conv3d 0.17 ms against 0.26, the three other
+chosen layers 0-12% faster, and the b256 layers 5-49x slower with the reduce. Other
+backends use `batched_dot`.
 """
 
 from __future__ import annotations
@@ -100,6 +113,7 @@ from .accumulate_layout import (
     fills_wide_vectors,
     short_or_strided_rows,
 )
+from .contraction import STRATEGIES
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -109,6 +123,7 @@ MANY_POSITIONS = 16
 WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
+REDUCE_MAX_FLOPS = 48_000_000
 ROW_LOOP_MIN_FLOPS = 4_000_000
 
 
@@ -168,6 +183,22 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
     `memory_budget` (bytes; default: a quarter of physical memory) bounds the temporaries.
     """
     cost = estimate(spec)
+    if backend == "gpu":
+        if rhs_spatial_leading(spec):
+            reason = "on gpu the batched dot reads rhs in place (its spatial dims lead) as one batched GEMM"
+            return StrategyChoice("batched_dot", reason, cost)
+        if cost.flops > REDUCE_MAX_FLOPS:
+            reason = (
+                f"on gpu a layer of {cost.flops:,} FLOPs > {REDUCE_MAX_FLOPS:,} runs fastest as one "
+                "batched GEMM, even with rhs transposed for it"
+            )
+            return StrategyChoice("batched_dot", reason, cost)
+        return StrategyChoice(
+            "multiply_reduce",
+            f"on gpu a small layer ({cost.flops:,} FLOPs <= {REDUCE_MAX_FLOPS:,}) runs as one fused "
+            "reduction kernel, where a batched dot would transpose rhs (spatial dims not leading)",
+            cost,
+        )
     if backend != "cpu":
         return StrategyChoice(
             "batched_dot",
@@ -259,6 +290,19 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
     )
 
 
+def candidate_strategies(backend: str) -> tuple[str, ...]:
+    """The strategies worth timing on `backend` (autotune, the benchmark's --every-strategy).
+
+    On CPU the loops and the batched dot: `multiply_reduce` ran 10-200x slower than the
+    cost model's choice on every layer of the benchmark suite. Elsewhere the batched dot and
+    `multiply_reduce`: on GPU the loops ran 2-60x slower (one kernel launch per trip); TPU is
+    unmeasured, and autotuning there is what decides between the two.
+    """
+    if backend == "cpu":
+        return tuple(s for s in STRATEGIES if s != "multiply_reduce")
+    return ("batched_dot", "multiply_reduce")
+
+
 def xla_options(spec: ConvSpec, strategy: str | None, backend: str = "cpu") -> dict[str, Any]:
     """The XLA options (per executable) that `strategy`'s program for `spec` runs best with.
 
@@ -280,12 +324,13 @@ def row_patch_bytes(spec: ConvSpec) -> int:
 def fits_memory_budget(spec: ConvSpec, strategy: str, memory_budget: int | None = None) -> bool:
     """Whether `strategy`'s largest temporary for `spec` fits `memory_budget` (default: RAM / 4).
 
-    The batched dot materializes every patch, `row_loop` one row of them, `accumulate_loop` every
+    The batched dot materializes every patch (`multiply_reduce` too, where the backend does
+    not fuse them into its reduce), `row_loop` one row of them, `accumulate_loop` every
     patch only where it builds them first (`accumulate_loop_builds_patches`); `position_loop`
     holds one window and one output row per position, so it always fits.
     """
     budget = default_memory_budget() if memory_budget is None else memory_budget
-    if strategy == "batched_dot":
+    if strategy in ("batched_dot", "multiply_reduce"):
         return estimate(spec).patch_bytes <= budget
     if strategy == "row_loop":
         return row_patch_bytes(spec) <= budget

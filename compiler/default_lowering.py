@@ -18,6 +18,7 @@ from .contraction import (
     emit_batched_dot,
     emit_position_loop,
 )
+from .multiply_reduce import emit_multiply_reduce
 from .row_loop import emit_row_loop
 from .spec import ConvSpec
 
@@ -48,6 +49,8 @@ def emit_lowering(
         return emit_accumulate_loop(spec, lhs, rhs, loc=loc)
     if strategy == "position_loop":
         return emit_position_loop(spec, lhs, rhs, loc=loc)
+    if strategy == "multiply_reduce":
+        return emit_multiply_reduce(spec, lhs, rhs, loc=loc)
     return emit_row_loop(spec, lhs, rhs, loc=loc)
 
 

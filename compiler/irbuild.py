@@ -178,3 +178,19 @@ def concatenate(values: Sequence[ir.Value], dimension: int, *, loc: ir.Location)
 def precision_config(precision: Sequence[str]) -> ir.ArrayAttr:
     """The `precision_config` attribute for a pair of `lax.Precision` names."""
     return ir.ArrayAttr.get([stablehlo.PrecisionAttr.get(p) for p in precision])
+
+
+def reduce_sum(value: ir.Value, dimensions: Sequence[int], *, loc: ir.Location) -> ir.Value:
+    """`value` summed over `dimensions` (one `stablehlo.reduce` with an add body)."""
+    shape = shape_of(value)
+    element = ir.RankedTensorType(value.type).element_type
+    kept = [extent for d, extent in enumerate(shape) if d not in dimensions]
+    scalar = ir.RankedTensorType.get([], element)
+    zero = zero_scalar(dtype_name(element), loc=loc)
+    op = stablehlo.ReduceOp(
+        [ir.RankedTensorType.get(kept, element)], [value], [zero], list(dimensions), loc=loc
+    )
+    body = op.body.blocks.append(scalar, scalar, arg_locs=[loc, loc])
+    with ir.InsertionPoint(body):
+        stablehlo.ReturnOp([stablehlo.AddOp(*body.arguments, loc=loc).result], loc=loc)
+    return op.result

@@ -1,10 +1,10 @@
 """`localconv-contraction-strategy`: picks how each localconv composite is contracted.
 
 The cost model (`localconv.cost_model`) chooses `batched_dot`, `accumulate_loop`,
-`position_loop` or `row_loop` from the rhs layout, the batch size, the size of each
-position's matmul and a memory budget; the choice and its
-reason are attached to the composite as `localconv.strategy` / `localconv.strategy_reason`,
-where `localconv-legalize-composite` reads them and lit tests can check them. The `strategy`
+`position_loop`, `row_loop` or (on GPU) `multiply_reduce` from the rhs layout, the batch
+size, the size of each position's matmul and a memory budget; the choice and its reason are
+attached to the composite as `localconv.strategy` / `localconv.strategy_reason`, where
+`localconv-legalize-composite` reads them and lit tests can check them. The `strategy`
 option forces one strategy; `backend` names the target (the rules differ on GPU).
 """
 

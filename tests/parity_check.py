@@ -5,7 +5,8 @@ Imported by test_parity.py, and run as a script for the cases that need their ow
     python tests/parity_check.py --dtypes x64 --examples 12      (with JAX_ENABLE_X64=1)
     python tests/parity_check.py --dtypes complex --examples 20
 
-The script runs a hypothesis sweep (fixed seed) over those dtypes and exits non-zero, printing
+The script runs a hypothesis sweep (fixed seed) over those dtypes, through the default and O0
+pipelines and the forced `multiply_reduce` strategy, and exits non-zero, printing
 the falsifying example, on the first mismatch. Complex cases run here rather than in the pytest
 process because a crash in MLIR's Python bindings aborts the whole process.
 """
@@ -24,6 +25,10 @@ from jax import lax
 from strategies import Case
 
 import localconv
+from localconv.lowering.pipelines import default_pipeline
+
+# The GPU's fused reduce, forced: the CPU pipelines never pick it, so it is checked here too.
+MULTIPLY_REDUCE = default_pipeline(strategy="multiply_reduce")
 
 
 def jax_result(case: Case, lhs: jax.Array, rhs: jax.Array) -> jax.Array:
@@ -99,7 +104,7 @@ def main(argv: list[str]) -> int:
     )
     def sweep(case: Case, seed: int) -> None:
         print(case, file=sys.stderr, flush=True)  # the last case shown if the process aborts
-        check_parity(case, seed)
+        check_parity(case, seed, paths=("default", "O0", MULTIPLY_REDUCE))
         checked.append(math.prod(case.out_shape))
 
     checked: list[int] = []

@@ -14,8 +14,7 @@ from jax import lax
 import localconv
 from localconv import autotune, timing
 from localconv.api import packed_order, packed_spec
-from localconv.contraction import STRATEGIES
-from localconv.cost_model import choose_strategy
+from localconv.cost_model import candidate_strategies, choose_strategy
 
 ARGS = ((1, 1), "SAME", (3, 3))
 
@@ -49,7 +48,7 @@ def record_pipelines(monkeypatch) -> list:
 
 
 @pytest.mark.xla
-def test_autotune_times_every_strategy_and_caches_the_winner(operands, cache_dir) -> None:
+def test_autotune_times_the_candidates_and_caches_the_winner(operands, cache_dir) -> None:
     lhs, rhs = operands
     lowered = localconv.lower(lhs, rhs, *ARGS)
     compiled = lowered.compile(autotune=True)
@@ -61,7 +60,7 @@ def test_autotune_times_every_strategy_and_caches_the_winner(operands, cache_dir
     )
     data = json.loads((cache_dir / autotune.CACHE_FILE).read_text())
     entry = data[autotune.cache_key(lowered.spec, "cpu")]
-    assert set(entry["seconds"]) == set(STRATEGIES)
+    assert set(entry["seconds"]) == set(candidate_strategies("cpu"))
     assert entry["strategy"] == min(entry["seconds"], key=entry["seconds"].get)
     assert entry["environment"] == autotune.environment("cpu")
     assert entry["environment"]["jaxlib"] == jaxlib.__version__
@@ -128,7 +127,8 @@ def test_tuning_times_strategies_in_turns_and_caches_the_fastest(operands, cache
     clock = FakeClock()
     monkeypatch.setattr(timing, "time", clock)
     calls = []
-    seconds = dict(zip(STRATEGIES, (4.0, 1.0, 3.0, 2.0), strict=True))
+    strategies = candidate_strategies("cpu")
+    seconds = dict(zip(strategies, (4.0, 1.0, 3.0, 2.0), strict=True))
 
     def run_strategy(strategy: str):
         def run() -> None:
@@ -137,12 +137,12 @@ def test_tuning_times_strategies_in_turns_and_caches_the_fastest(operands, cache
 
         return run
 
-    assert autotune.tune(spec, "cpu", run_strategy, repeat=4) == STRATEGIES[1]
+    assert autotune.tune(spec, "cpu", run_strategy, repeat=4, strategies=strategies) == strategies[1]
     # One untimed call each, then two rounds: a warm-up call and two timed ones each.
-    a_round = [strategy for strategy in STRATEGIES for _ in range(1 + timing.BURST)]
-    assert calls == [*STRATEGIES, *a_round, *a_round]
+    a_round = [strategy for strategy in strategies for _ in range(1 + timing.BURST)]
+    assert calls == [*strategies, *a_round, *a_round]
     entry = json.loads((cache_dir / autotune.CACHE_FILE).read_text())[autotune.cache_key(spec, "cpu")]
-    assert entry["strategy"] == STRATEGIES[1] and entry["seconds"] == seconds
+    assert entry["strategy"] == strategies[1] and entry["seconds"] == seconds
 
 
 @pytest.mark.xla
@@ -152,7 +152,7 @@ def test_a_cache_entry_naming_no_strategy_is_ignored(operands, stored) -> None:
     lowered = localconv.lower(lhs, rhs, *ARGS)
     autotune._write_entry(autotune.cache_key(lowered.spec, "cpu"), {"strategy": stored})
     assert autotune.cached_strategy(lowered.spec, "cpu") is None
-    assert lowered.compile(autotune=True).strategy in STRATEGIES
+    assert lowered.compile(autotune=True).strategy in candidate_strategies("cpu")
 
 
 def test_strategies_over_the_memory_budget_are_not_tuned(operands, monkeypatch) -> None:
@@ -161,7 +161,7 @@ def test_strategies_over_the_memory_budget_are_not_tuned(operands, monkeypatch) 
     monkeypatch.setattr(localconv.cost_model, "default_memory_budget", lambda: 1)
     tuned = []
 
-    def fake_tune(spec, backend, run_strategy, compiler_options=None, strategies=STRATEGIES):
+    def fake_tune(spec, backend, run_strategy, strategies, compiler_options=None):
         tuned.extend(strategies)
         return "position_loop"
 
@@ -170,6 +170,25 @@ def test_strategies_over_the_memory_budget_are_not_tuned(operands, monkeypatch) 
     # With a 1-byte budget only the loops that cut patch rows in the loop fit (this layer's
     # accumulate loop does not build patches first).
     assert tuned == ["accumulate_loop", "position_loop"]
+
+
+@pytest.mark.parametrize(
+    ("backend", "expected"),
+    [
+        # With a 1-byte budget only position_loop fits: nothing to time.
+        ("cpu", "position_loop"),
+        # On GPU neither candidate fits: the cost model's choice (the fused reduce for this
+        # small OIHW layer), as compile() without autotune would run, whatever the budget.
+        ("gpu", "multiply_reduce"),
+    ],
+)
+def test_with_fewer_than_two_candidates_nothing_is_timed(operands, cache_dir, monkeypatch, backend, expected):
+    spec = localconv.lower(*operands, *ARGS, pipeline=None).spec
+    monkeypatch.setattr(localconv.cost_model, "default_memory_budget", lambda: 1)
+    monkeypatch.setattr(localconv.cost_model, "accumulate_loop_builds_patches", lambda spec: True)
+    monkeypatch.setattr(autotune, "tune", lambda *args, **kwargs: pytest.fail("timed"))
+    monkeypatch.setattr(localconv.runner, "get_client", lambda backend: pytest.fail("asked for a device"))
+    assert localconv.api.autotune_strategy(spec, backend) == expected
 
 
 def test_the_source_fingerprint_follows_python_sources_only(tmp_path) -> None:

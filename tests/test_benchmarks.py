@@ -19,7 +19,7 @@ import sys
 
 import pytest
 
-from localconv.contraction import STRATEGIES
+from localconv.cost_model import candidate_strategies
 from localconv.machine import MachineRates
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -96,7 +96,8 @@ def test_one_case_end_to_end(tmp_path) -> None:
     assert result["speedup"] == pytest.approx(result["jax_ms"] / result["localconv_ms"])
     assert result["x_roofline"] == pytest.approx(result["localconv_ms"] / result["roofline_ms"])
     assert result["temp_bytes"] > 0 and result["jax_temp_bytes"] > 0
-    assert all(result[f"{s}_ms"] > 0 for s in STRATEGIES)
+    assert all(result[f"{s}_ms"] > 0 for s in candidate_strategies("cpu"))
+    assert "multiply_reduce_ms" not in result  # not a candidate on CPU
 
 
 def test_targets_summary_of_hand_made_results() -> None:

@@ -18,7 +18,7 @@ import strategies
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from jax import lax
-from parity_check import check_parity
+from parity_check import MULTIPLY_REDUCE, check_parity
 from strategies import Case, make_case
 
 import localconv
@@ -40,6 +40,14 @@ def test_parity_default_pipeline(case: Case, seed: int) -> None:
 @given(strategies.cases(), SEEDS)
 def test_parity_O0_pipeline(case: Case, seed: int) -> None:
     check_parity(case, seed, paths=("O0",))
+
+
+@pytest.mark.xla
+@settings(max_examples=strategies.examples(100))
+@given(strategies.cases(), SEEDS)
+def test_parity_multiply_reduce(case: Case, seed: int) -> None:
+    """The GPU's fused reduce, forced on CPU, over every dtype, layout and geometry."""
+    check_parity(case, seed, paths=(MULTIPLY_REDUCE,))
 
 
 @pytest.mark.xla

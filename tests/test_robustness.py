@@ -46,7 +46,7 @@ from localconv_cases import spec_of
 
 import localconv
 from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
-from localconv.cost_model import DOT_MATMUL_FLOPS, LARGE_BATCH, choose_strategy, estimate
+from localconv.cost_model import DOT_MATMUL_FLOPS, LARGE_BATCH, REDUCE_MAX_FLOPS, choose_strategy, estimate
 from localconv.explain import explain
 from localconv.lowering.pass_base import ops_where
 from localconv.lowering.pipelines import default_pipeline
@@ -82,8 +82,12 @@ def test_patches_over_the_budget_use_position_loop(case: strategies.Case, margin
         over = choose_strategy(spec, "cpu", memory_budget=expected - margin)
         assert over.strategy == "position_loop"
         assert f"{expected:,} bytes" in over.reason
-    # Other backends always use the batched dot, whatever the budget.
-    assert choose_strategy(spec, "gpu", memory_budget=0).strategy == "batched_dot"
+    # Other backends ignore the host's memory budget: on GPU the fused reduce for small
+    # layers whose rhs spatial dims do not lead, else the batched dot; on TPU the batched dot.
+    reduce = not rhs_spatial_leading and estimate(spec).flops <= REDUCE_MAX_FLOPS
+    on_gpu = "multiply_reduce" if reduce else "batched_dot"
+    assert choose_strategy(spec, "gpu", memory_budget=0).strategy == on_gpu
+    assert choose_strategy(spec, "tpu", memory_budget=0).strategy == "batched_dot"
 
 
 # NCH, a 1-wide window, 2**31 output positions: 2**41 bytes of f32 patches.

@@ -33,7 +33,10 @@ from localconv.cost_model import (
     LARGE_BATCH,
     LARGE_MATMUL_FLOPS,
     MANY_POSITIONS,
+    REDUCE_MAX_FLOPS,
+    candidate_strategies,
     choose_strategy,
+    estimate,
     row_patch_bytes,
 )
 from localconv.lowering.pipelines import default_pipeline
@@ -186,7 +189,48 @@ def test_cost_model_rules() -> None:
     small = choose_strategy(specs["b8_c32_32x32_3x3_oihw"], memory_budget=1 << 20)
     assert small.strategy == "position_loop" and "budget" in small.reason
     for spec in specs.values():
-        assert choose_strategy(spec, "gpu").strategy == "batched_dot"
+        assert choose_strategy(spec, "tpu").strategy == "batched_dot"
+
+
+def test_gpu_cost_model_rules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On GPU: the fused reduce for small layers whose rhs the batched dot would transpose."""
+    specs = {
+        layer[0]: localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        for layer in LAYERS
+    }
+    # b4 c8 16x16 3x3 OIHW, lhs dilation (2, 1), rhs dilation (1, 2), padding 2: 33x16 outputs,
+    # K = 8 * 9, O = 16.
+    dilated = specs["b4_c8_16x16_3x3_dilated"]
+    assert estimate(dilated).flops == 2 * 4 * 33 * 16 * 72 * 16 <= REDUCE_MAX_FLOPS
+    choice = choose_strategy(dilated, "gpu")
+    assert choice.strategy == "multiply_reduce" and "transpose rhs" in choice.reason
+    # The same layer with HWIO weights: the batched dot reads them in place.
+    hwio = choose_strategy(dilated.with_rhs_order((2, 3, 1, 0)), "gpu")
+    assert hwio.strategy == "batched_dot" and "spatial dims lead" in hwio.reason
+    # Over the limit (b8 c32 32x32 3x3 OIHW: 151M FLOPs): the batched GEMM.
+    big = specs["b8_c32_32x32_3x3_oihw"]
+    assert estimate(big).flops == 2 * 8 * 1024 * 288 * 32 > REDUCE_MAX_FLOPS
+    over = choose_strategy(big, "gpu")
+    assert over.strategy == "batched_dot" and f"{estimate(big).flops:,} FLOPs > " in over.reason
+    assert choose_strategy(dilated, "tpu").strategy == "batched_dot"
+    # The limit is inclusive.
+    flops = estimate(dilated).flops
+    monkeypatch.setattr(localconv.cost_model, "REDUCE_MAX_FLOPS", flops)
+    assert choose_strategy(dilated, "gpu").strategy == "multiply_reduce"
+    monkeypatch.setattr(localconv.cost_model, "REDUCE_MAX_FLOPS", flops - 1)
+    assert choose_strategy(dilated, "gpu").strategy == "batched_dot"
+
+
+def test_candidate_strategies_per_backend() -> None:
+    """Each strategy is worth timing somewhere, and what the cost model picks is a candidate."""
+    assert set(candidate_strategies("cpu")) | set(candidate_strategies("gpu")) == set(STRATEGIES)
+    assert "multiply_reduce" not in candidate_strategies("cpu")
+    assert set(candidate_strategies("gpu")) == {"batched_dot", "multiply_reduce"}
+    for layer in LAYERS:
+        spec = localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        for backend in ("cpu", "gpu", "tpu"):
+            chosen = choose_strategy(spec, backend).strategy
+            assert chosen in candidate_strategies(backend), (layer[0], backend)
 
 
 def test_prepacked_layout_follows_the_strategy() -> None:
@@ -456,3 +500,39 @@ def test_trips_cover_two_channels_of_whole_windows_over_large_accumulators() -> 
     )
     assert trip_channels(two) == 2 and one_trip(two) and not transposes_rhs(two)
     assert packed_order(two, "accumulate_loop") == (1, 0, 2, 3)
+
+
+@pytest.mark.xla
+@pytest.mark.skipif("gpu" not in localconv.runner.available_backends(), reason="needs a GPU")
+@pytest.mark.parametrize("layer", LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_gpu_strategies_match_jax_on_the_device(layer) -> None:
+    """On a GPU: both GPU candidates, and the op under jax.jit with its gradients."""
+    lhs, rhs, args = operands(layer)
+    device = jax.devices("gpu")[0]
+    lhs, rhs = jax.device_put(lhs, device), jax.device_put(rhs, device)
+
+    def reference(a, b):
+        return lax.conv_general_dilated_local(a, b, *args, precision="highest")
+
+    expected = np.asarray(jax.jit(reference)(lhs, rhs))
+
+    def assert_near(actual, wanted, share: float, what: str) -> None:
+        error = np.max(np.abs(np.asarray(actual) - np.asarray(wanted)))
+        assert error <= share * np.max(np.abs(np.asarray(wanted))), (what, error)
+
+    # The batched dot multiplies in TF32 at the default precision, as JAX's lowering does
+    # (4e-4 of the largest output on an H100); the fused reduce sums in f32 (2e-6).
+    for strategy, share in (("batched_dot", 5e-3), ("multiply_reduce", 2e-5)):
+        lowered = localconv.lower(lhs, rhs, *args, pipeline=default_pipeline("gpu", strategy), backend="gpu")
+        compiled = lowered.compile()
+        assert_near(compiled(lhs, rhs), expected, share, strategy)
+        assert_near(compiled(lhs, compiled.prepack(rhs)), expected, share, f"{strategy}, prepacked")
+
+    def loss(conv):
+        return lambda a, b: jax.numpy.sum(jax.numpy.sin(conv(a, b)))
+
+    ours = jax.jit(jax.grad(loss(lambda a, b: localconv.conv_general_dilated_local(a, b, *args)), (0, 1)))
+    theirs = jax.jit(jax.grad(loss(reference), (0, 1)))
+    # The gradients' dots run in TF32 too (up to 8e-3 of the largest on an H100).
+    for name, actual, wanted in zip(("lhs", "rhs"), ours(lhs, rhs), theirs(lhs, rhs), strict=True):
+        assert_near(actual, wanted, 3e-2, f"gradient of {name}")

@@ -4,6 +4,9 @@
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=position_loop})' | FileCheck %s --check-prefix=FORCED
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy,localconv-legalize-composite)' | FileCheck %s --check-prefix=LOWERED
 // RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=row_loop},localconv-legalize-composite)' | FileCheck %s --check-prefix=ROWS
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{backend=gpu})' | FileCheck %s --check-prefix=GPU-CHOICE
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{backend=gpu},localconv-legalize-composite)' | FileCheck %s --check-prefix=GPU
+// RUN: localconv-opt %s --pass-pipeline='builtin.module(localconv-contraction-strategy{strategy=multiply_reduce},localconv-legalize-composite)' | FileCheck %s --check-prefix=REDUCE
 // RUN: not localconv-opt %S/Inputs/legalize_composite_wrong_rhs_shape.mlir --pass-pipeline='builtin.module(localconv-contraction-strategy)' 2>&1 | FileCheck %s --check-prefix=ERR
 
 // CHECK-LABEL: func.func @oihw_small_batch_accumulates(
@@ -72,6 +75,35 @@
 
 // ERR: localconv-opt: error: pass localconv-contraction-strategy failed: {{.*}}legalize_composite_wrong_rhs_shape.mlir:4:10: localconv-contraction-strategy: invalid localconv.conv_general_dilated_local: rhs must have shape (3, 6, 5)
 
+
+// On GPU a small layer with OIHW weights is one fused multiply-reduce; HWIO weights, which the
+// batched dot reads in place, keep the batched dot.
+// GPU-CHOICE-LABEL: func.func @oihw_small_batch_accumulates(
+// GPU-CHOICE: localconv.strategy = "multiply_reduce", localconv.strategy_reason = "on gpu a small layer (12,960 FLOPs <= 48,000,000) runs as one fused reduction kernel, where a batched dot would transpose rhs (spatial dims not leading)"
+// GPU-CHOICE-LABEL: func.func @hwio_small_matmuls_accumulate(
+// GPU-CHOICE: localconv.strategy = "batched_dot", localconv.strategy_reason = "on gpu the batched dot reads rhs in place (its spatial dims lead) as one batched GEMM"
+
+// The product is N then rhs's own dims (O, I, H, W): rhs is only broadcast along N, the patches
+// land in [N, K, H, W], and the reduce over I leaves NCHW, so nothing is transposed.
+// GPU-LABEL: func.func @oihw_small_batch_accumulates(
+// GPU-NOT: stablehlo.transpose
+// GPU: %[[PATCHES:.*]] = stablehlo.reshape %{{.*}} : (tensor<2x3x9x6x5xf32>) -> tensor<2x27x6x5xf32>
+// GPU-NEXT: %[[P:.*]] = stablehlo.broadcast_in_dim %[[PATCHES]], dims = [0, 2, 3, 4] : (tensor<2x27x6x5xf32>) -> tensor<2x4x27x6x5xf32>
+// GPU-NEXT: %[[R:.*]] = stablehlo.broadcast_in_dim %arg1, dims = [1, 2, 3, 4] : (tensor<4x27x6x5xf32>) -> tensor<2x4x27x6x5xf32>
+// GPU-NEXT: %[[PRODUCT:.*]] = stablehlo.multiply %[[P]], %[[R]] : tensor<2x4x27x6x5xf32>
+// GPU: %[[SUM:.*]] = stablehlo.reduce(%[[PRODUCT]] init: %{{.*}}) applies stablehlo.add across dimensions = [2] {localconv.strategy = "multiply_reduce"} : (tensor<2x4x27x6x5xf32>, tensor<f32>) -> tensor<2x4x6x5xf32>
+// GPU-NEXT: return %[[SUM]]
+// GPU-LABEL: func.func @hwio_small_matmuls_accumulate(
+// GPU: stablehlo.dot_general {{.*}} {localconv.strategy = "batched_dot"}
+
+// Forced, with HWIO weights: the product is [N, H, W, I, O]; the patches are gathered as
+// [N, H, W, K] and the reduce over I leaves NHWC.
+// REDUCE-LABEL: func.func @hwio_small_matmuls_accumulate(
+// REDUCE: %[[P:.*]] = stablehlo.broadcast_in_dim %{{.*}}, dims = [0, 1, 2, 3] : (tensor<2x6x5x27xf32>) -> tensor<2x6x5x27x4xf32>
+// REDUCE-NEXT: %[[R:.*]] = stablehlo.broadcast_in_dim %arg1, dims = [1, 2, 3, 4] : (tensor<6x5x27x4xf32>) -> tensor<2x6x5x27x4xf32>
+// REDUCE-NEXT: %[[PRODUCT:.*]] = stablehlo.multiply %[[P]], %[[R]]
+// REDUCE: %[[SUM:.*]] = stablehlo.reduce(%[[PRODUCT]] init: %{{.*}}) applies stablehlo.add across dimensions = [3] {{.*}} -> tensor<2x6x5x4xf32>
+// REDUCE-NEXT: return %[[SUM]] : tensor<2x6x5x4xf32>
 module {
 
   func.func @oihw_small_batch_accumulates(%arg0: tensor<2x3x6x5xf32>, %arg1: tensor<4x27x6x5xf32>) -> tensor<2x4x6x5xf32> {

@@ -36,7 +36,7 @@
 // ERR-VERSION-NOT: Traceback
 
 // RUN: env TMPDIR=%t not localconv-opt %S/Inputs/legalize_composite_unknown_strategy.mlir --pass-pipeline='builtin.module(localconv-legalize-composite)' 2>&1 | FileCheck %s --check-prefix=ERR-STRATEGY
-// ERR-STRATEGY: localconv-opt: error: pass localconv-legalize-composite failed: {{.*}}:4:10: localconv-legalize-composite: localconv.strategy must be one of ['batched_dot', 'accumulate_loop', 'position_loop', 'row_loop'], got "fastest"
+// ERR-STRATEGY: localconv-opt: error: pass localconv-legalize-composite failed: {{.*}}:4:10: localconv-legalize-composite: localconv.strategy must be one of ['batched_dot', 'accumulate_loop', 'position_loop', 'row_loop', 'multiply_reduce'], got "fastest"
 // ERR-STRATEGY-NOT: Traceback
 
 module {
