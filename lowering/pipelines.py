@@ -9,6 +9,7 @@ the `localconv-opt` command that reproduces it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
@@ -16,6 +17,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import TextIO
 
 from jaxlib.mlir import ir, passmanager
@@ -99,6 +101,33 @@ def pipeline_elements(pipeline: str) -> list[str]:
     return elements
 
 
+@contextlib.contextmanager
+def _native_stderr(captured: list[str]) -> Iterator[None]:
+    """Collects into `captured` what native code writes to file descriptor 2 in the block.
+
+    LLVM's command-line option parser, which MLIR uses for pass options, prints its complaint
+    about a bad value straight to stderr; the caller folds it into its one error instead. What
+    is collected when nothing fails is written back to stderr.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        failed = False
+        try:
+            yield
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            captured.append(sink.read().decode(errors="replace"))
+            if not failed and captured[-1]:
+                sys.stderr.write(captured[-1])
+
+
 def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) -> tuple[str, object | None]:
     match = re.fullmatch(r"([\w.-]+)(?:\{(.*)\})?", element, re.S)
     name = match.group(1) if match else element
@@ -109,12 +138,17 @@ def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) 
             raise PipelineError(str(err)) from None
         manager.add(configured, name=name, argument=name, description=configured.summary)
         return name, configured
+    native: list[str] = []
     try:
-        manager.add(element)
+        with _native_stderr(native):
+            manager.add(element)
     except ValueError as err:
         if match and match.group(2) is not None and "does not refer to a registered pass" not in str(err):
-            # A known MLIR pass with options it does not take: MLIR's first line says which.
-            reason = str(err).strip().splitlines()[0].removeprefix("<Pass-Options-Parser>: ")
+            # A known MLIR pass with options it does not take or values it cannot parse: LLVM's
+            # option parser says which on stderr (": for the --x option: 'abc' value invalid
+            # ..."), else MLIR's first line does.
+            said = native[0].strip().removeprefix(": ") if native[0].strip() else ""
+            reason = said or str(err).strip().splitlines()[0].removeprefix("<Pass-Options-Parser>: ")
             message = f"invalid options for pass {name!r} in pipeline {pipeline!r}: {reason}"
             raise PipelineError(message) from None
         raise PipelineError(

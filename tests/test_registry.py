@@ -199,6 +199,14 @@ def test_unknown_option_of_an_mlir_pass_names_the_pass_and_the_option(composite_
         run_pipeline(composite_module, "builtin.module(canonicalize{bogus=1})")
 
 
+def test_a_bad_option_value_of_an_mlir_pass_is_one_error(composite_module, capfd):
+    """LLVM's option parser prints its complaint to stderr; it becomes the error's reason."""
+    pattern = "options for pass 'canonicalize' .*: for the --max-iterations option: 'abc' value invalid"
+    with pytest.raises(PipelineError, match=pattern):
+        run_pipeline(composite_module, "builtin.module(canonicalize{max-iterations=abc})")
+    assert capfd.readouterr().err == ""
+
+
 def test_nothing_runs_when_a_later_element_is_unknown(composite_module):
     before = str(composite_module)
     with pytest.raises(PipelineError):
