@@ -169,14 +169,20 @@ def test_a_composite_without_attributes_is_an_error_not_a_traceback(command, tmp
     assert "attributes must be exactly" in err
 
 
-def test_explain_on_an_absent_backend_is_one_line(capsys) -> None:
-    absent = [b for b in ("gpu", "tpu") if b not in runner.available_backends()]
-    if not absent:
-        pytest.skip("every backend is present")
-    assert localconv_main.main(["explain", *EXPLAIN_FLAGS, "--backend", absent[0]]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith(f"localconv: error: backend '{absent[0]}' is not available here")
-    assert err.count("\n") == 1
+def test_explain_on_an_absent_backend_shows_its_strategy_without_a_roofline(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(runner, "available_backends", lambda: ("cpu",))
+    monkeypatch.setattr(localconv_main, "measure", lambda backend: pytest.fail(f"measured {backend}"))
+    assert localconv_main.main(["explain", *EXPLAIN_FLAGS, "--backend", "gpu"]) == 0
+    out = capsys.readouterr().out
+    assert "strategy: multiply_reduce (on gpu a small layer" in out  # 1D OIH weights, 180 FLOPs
+    assert "roofline on" not in out
+    assert out.endswith("(no gpu device here: its roofline is not measured)\n")
+    assert localconv_main.main(["explain", *EXPLAIN_FLAGS, "--backend", "gpu", "--plot", "x.png"]) == 1
+    assert capsys.readouterr().err == (
+        "localconv: error: --plot measures the roofline on 'gpu', which is not available here\n"
+    )
+    assert localconv_main.main(["explain", *EXPLAIN_FLAGS, "--backend", "ipu"]) == 1
+    assert "backend must be one of ('cpu', 'gpu', 'tpu'), got 'ipu'" in capsys.readouterr().err
 
 
 def test_a_portable_artifact_of_other_dialects_is_a_value_error() -> None:

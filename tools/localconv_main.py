@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain_cmd = commands.add_parser("explain", help="cost, strategy and roofline of a conv")
     add_conv_flags(explain_cmd, required=False)
     explain_cmd.add_argument("--module", help="explain every localconv composite in this file")
-    explain_cmd.add_argument("--backend", default="cpu", help="backend whose roofline to measure")
+    explain_cmd.add_argument(
+        "--backend", default="cpu", help="backend whose strategy to show and roofline to measure (if present)"
+    )
     explain_cmd.add_argument("--plot", metavar="PNG", help="draw the roofline (needs matplotlib)")
     return parser
 
@@ -208,8 +210,17 @@ def explain_command(args: argparse.Namespace) -> int:
         if missing:
             raise ValueError(f"explain needs every convolution flag; missing: {', '.join(missing)}")
         specs = [api.lower(*conv_arguments(args), pipeline=None).spec]
-    rates = measure(args.backend)
+    if args.backend not in runner.BACKENDS:
+        raise ValueError(f"backend must be one of {runner.BACKENDS}, got {args.backend!r}")
+    # The strategy for a backend absent here is still worth seeing (as `lower --backend`
+    # shows its IR); only its roofline needs the device.
+    present = args.backend in runner.available_backends()
+    if args.plot and not present:
+        raise ValueError(f"--plot measures the roofline on {args.backend!r}, which is not available here")
+    rates = measure(args.backend) if present else None
     print("\n\n".join(explain(spec, rates, args.backend) for spec in specs))
+    if not present:
+        print(f"(no {args.backend} device here: its roofline is not measured)")
     if args.plot:
         from localconv.roofline_plot import plot_roofline
 
