@@ -46,7 +46,10 @@ LARGE_ACCUMULATOR_UNROLL = 16
 # window over one channel, already one grouped trip, ran 1.0-1.16x slower unrolled.
 ONE_TRIP_MAX_ROWS = 16
 LARGE_ACCUMULATOR = 2**18  # elements
-# accumulate_loop unrolls over at most this many window offsets when it groups them.
+# accumulate_loop unrolls over at most this many window offsets when it groups them. Whole
+# larger windows per trip lost on the AVX-512 Xeon (2026-11-28, A/B in one process, a row of
+# the window against all of it): face_7x7_s2_b8 2.91 -> 3.67 ms (7 -> 49 offsets),
+# explicit_7x7_b64 1.95 -> 2.27, odd_layout_5x5_b4 0.58 -> 0.65 (5 -> 25).
 MAX_WINDOW_GROUP = 16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
