@@ -292,8 +292,7 @@ def lower_spec(
     if pipeline is not None and not isinstance(pipeline, str):
         kind = type(pipeline).__name__
         raise TypeError(f"pipeline must be 'default', 'O0', a textual pass pipeline or None, got {kind}")
-    if backend not in runner.BACKENDS:
-        raise ValueError(f"backend must be one of {runner.BACKENDS}, got {backend!r}")
+    runner.check_backend(backend)
 
     context = irbuild.make_context()
     with context:

@@ -50,6 +50,7 @@ from .accumulate_layout import (
     row_strides,
     stride_phases,
     transposes_rhs,
+    trip_channels,
     trip_rows,
     vector_batch,
 )
@@ -84,7 +85,7 @@ def emit_batched_dot(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Lo
         loc=loc,
     )
     dot.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("batched_dot")
-    return _to_out_layout(spec, dot.result, loc=loc)
+    return to_out_layout(spec, dot.result, (*range(n), "N", "O"), loc=loc)
 
 
 def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -138,8 +139,8 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
     # A trip may cover the whole windows of several channels (`trip_channels`).
     group, updates = loop_trip(spec)
+    channels = trip_channels(spec)
     unroll = trip_rows(spec)
-    channels = unroll // updates
     rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
@@ -246,9 +247,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         loc=loc,
     )
     acc = irbuild.convert(acc, spec.out_dtype, loc=loc)
-    source_of = {perms.out[0]: acc_tokens.index("N"), perms.out[1]: acc_tokens.index("O")}
-    source_of.update({perms.out[2 + i]: acc_tokens.index(i) for i in range(n)})
-    return irbuild.transpose(acc, [source_of[p] for p in range(n + 2)], loc=loc)
+    return to_out_layout(spec, acc, acc_tokens, loc=loc)
 
 
 def emit_position_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:
@@ -321,16 +320,22 @@ def emit_position_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.
     if positions and batch:
         loop, (out, _, _) = counted_loop(positions, [out, x, rhs], body, index_dtype, loc=loc)
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("position_loop")
-    return _to_out_layout(spec, out, loc=loc)
+    return to_out_layout(spec, out, (*range(spec.num_spatial), "N", "O"), loc=loc)
 
 
-def _to_out_layout(spec: ConvSpec, value: ir.Value, *, loc: ir.Location) -> ir.Value:
-    """[out spatial..., N, O] transposed to the out-spec layout."""
+def out_tokens(spec: ConvSpec) -> list:
+    """The out-spec layout's dims in order: "N", "O" or a spatial index."""
     perms = spec.dimension_numbers
-    n = spec.num_spatial
-    source_of = {perms.out[0]: n, perms.out[1]: n + 1}
-    source_of.update({perms.out[2 + i]: i for i in range(n)})
-    return irbuild.transpose(value, [source_of[p] for p in range(n + 2)], loc=loc)
+    return [
+        "N" if p == perms.out[0] else "O" if p == perms.out[1] else perms.out[2:].index(p)
+        for p in range(spec.num_spatial + 2)
+    ]
+
+
+def to_out_layout(spec: ConvSpec, value: ir.Value, tokens, *, loc: ir.Location) -> ir.Value:
+    """`value`, whose dims are `tokens` ("N", "O", spatial indices), in the out-spec layout."""
+    tokens = list(tokens)
+    return irbuild.transpose(value, [tokens.index(t) for t in out_tokens(spec)], loc=loc)
 
 
 def counted_loop(trips, carried, body, index_dtype, *, loc):

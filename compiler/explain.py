@@ -10,6 +10,7 @@ from .accumulate_layout import (
     one_trip,
     stride_phases,
     transposes_rhs,
+    trip_channels,
     trip_rows,
     vector_batch,
 )
@@ -34,14 +35,14 @@ def vectors(spec: ConvSpec) -> str:
 
 
 def trips(spec: ConvSpec) -> str:
-    """How the accumulate loop walks the contraction (`loop_trip`, `trip_rows`), in words."""
+    """How the accumulate loop walks the contraction (`loop_trip`, `trip_channels`, `trip_rows`), in words."""
     rows = spec.patch_size
     if one_trip(spec):
         fused = "no loop (XLA fuses it into one loop over the output)"
         return f"one trip of all {rows} contraction rows: {fused}"
     group, updates = loop_trip(spec)
+    channels = trip_channels(spec)
     unroll = trip_rows(spec)
-    channels = unroll // updates
     count, peeled = divmod(rows, unroll)
     if group is None:
         each = f"{unroll} consecutive contraction rows"

@@ -27,7 +27,7 @@ from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild, shapes
 from .accumulate_layout import accumulator_dtype
-from .contraction import STRATEGY_ATTRIBUTE
+from .contraction import STRATEGY_ATTRIBUTE, to_out_layout
 from .patch_gather import emit_patches
 from .spec import ConvSpec
 
@@ -61,8 +61,4 @@ def emit_multiply_reduce(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     summed = irbuild.reduce_sum(product, [tokens.index("C")], loc=loc)
     summed.owner.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("multiply_reduce")
     result = irbuild.convert(summed, spec.out_dtype, loc=loc)
-    kept = [t for t in tokens if t != "C"]
-    perms = spec.dimension_numbers
-    out_token = {perms.out[0]: "N", perms.out[1]: "O"}
-    out_token.update({perms.out[2 + i]: i for i in range(spec.num_spatial)})
-    return irbuild.transpose(result, [kept.index(out_token[d]) for d in range(len(kept))], loc=loc)
+    return to_out_layout(spec, result, [t for t in tokens if t != "C"], loc=loc)

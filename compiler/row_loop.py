@@ -19,7 +19,14 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild
-from .contraction import STRATEGY_ATTRIBUTE, counted_loop, emit_batched_dot, index_constant
+from .contraction import (
+    STRATEGY_ATTRIBUTE,
+    counted_loop,
+    emit_batched_dot,
+    index_constant,
+    out_tokens,
+    to_out_layout,
+)
 from .patch_gather import emit_padded_input
 from .spec import ConvSpec
 
@@ -145,17 +152,14 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
     product_dims = [*inner, "O", "N"] if weights_left else [*inner, "N", "O"]
     extent_of = {"O": out_features, "N": batch}
     product_shape = [*row_extents, *(extent_of[t] for t in product_dims[len(inner) :])]
-    out_tokens = [
-        "N" if p == perms.out[0] else "O" if p == perms.out[1] else perms.out[2:].index(p)
-        for p in range(n + 2)
-    ]
+    out_order = out_tokens(spec)
     # Rows go straight into the out-spec layout when that keeps the product's minor dim minor
     # (a cheap copy); otherwise into [rows, product...], transposed once after the loop: a
     # per-row transpose that changes the minor dim ran at ~2 GB/s (b256 c3 5x5 s2: 8.7 ms).
-    in_place = out_tokens[-1] == product_dims[-1]
+    in_place = out_order[-1] == product_dims[-1]
     if in_place:
-        row_order = [product_dims.index(t) for t in out_tokens if t != outer]
-        update_shape = [1 if t == outer else d for t, d in zip(out_tokens, spec.out_shape, strict=True)]
+        row_order = [product_dims.index(t) for t in out_order if t != outer]
+        update_shape = [1 if t == outer else d for t, d in zip(out_order, spec.out_shape, strict=True)]
         rows_shape = spec.out_shape
     else:
         rows_shape, update_shape = [rows, *product_shape], [1, *product_shape]
@@ -178,7 +182,7 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
         ).result
         if in_place:
             update = irbuild.reshape(irbuild.transpose(product, row_order, loc=loc), update_shape, loc=loc)
-            starts = [r if t == outer else zero for t in out_tokens]
+            starts = [r if t == outer else zero for t in out_order]
         else:
             update = irbuild.reshape(product, update_shape, loc=loc)
             starts = [r] + [zero] * len(product_shape)
@@ -190,7 +194,7 @@ def emit_row_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Locat
         loop.attributes[STRATEGY_ATTRIBUTE] = ir.StringAttr.get("row_loop")
     if not in_place:
         rows_tokens = [outer, *product_dims]
-        out = irbuild.transpose(out, [rows_tokens.index(t) for t in out_tokens], loc=loc)
+        out = to_out_layout(spec, out, rows_tokens, loc=loc)
     return out
 
 

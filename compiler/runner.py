@@ -47,10 +47,15 @@ def available_backends() -> tuple[str, ...]:
     return tuple(present)
 
 
-def get_client(backend: str) -> Any:
-    """The XLA client of `backend`; ValueError naming the present platforms when absent."""
+def check_backend(backend: str) -> None:
+    """ValueError unless `backend` names one of `BACKENDS` (present here or not)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def get_client(backend: str) -> Any:
+    """The XLA client of `backend`; ValueError naming the present platforms when absent."""
+    check_backend(backend)
     present = available_backends()
     if backend not in present:
         raise ValueError(f"backend {backend!r} is not available here; available: {list(present)}")

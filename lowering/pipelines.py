@@ -147,8 +147,8 @@ def _add_element(manager: passmanager.PassManager, element: str, pipeline: str) 
             # A known MLIR pass with options it does not take or values it cannot parse: LLVM's
             # option parser says which on stderr (": for the --x option: 'abc' value invalid
             # ..."), else MLIR's first line does.
-            said = native[0].strip().removeprefix(": ") if native[0].strip() else ""
-            reason = said or str(err).strip().splitlines()[0].removeprefix("<Pass-Options-Parser>: ")
+            first_line = str(err).strip().splitlines()[0].removeprefix("<Pass-Options-Parser>: ")
+            reason = native[0].strip().removeprefix(": ") or first_line
             message = f"invalid options for pass {name!r} in pipeline {pipeline!r}: {reason}"
             raise PipelineError(message) from None
         raise PipelineError(

@@ -210,8 +210,7 @@ def explain_command(args: argparse.Namespace) -> int:
         if missing:
             raise ValueError(f"explain needs every convolution flag; missing: {', '.join(missing)}")
         specs = [api.lower(*conv_arguments(args), pipeline=None).spec]
-    if args.backend not in runner.BACKENDS:
-        raise ValueError(f"backend must be one of {runner.BACKENDS}, got {args.backend!r}")
+    runner.check_backend(args.backend)
     # The strategy for a backend absent here is still worth seeing (as `lower --backend`
     # shows its IR); only its roofline needs the device.
     present = args.backend in runner.available_backends()
