@@ -25,7 +25,7 @@ from localconv.contraction import STRATEGIES
 from localconv.cost_model import candidate_strategies, estimate
 from localconv.lowering.pipelines import default_pipeline
 from localconv.machine import MachineRates, measure
-from localconv.timing import median_seconds
+from localconv.timing import median_seconds, queued_calls
 
 from .suite import CASES, Case
 
@@ -111,7 +111,8 @@ def bench_case(case: Case, rates, repeat: int, every_strategy: bool = False, bac
                 backend
             )
             contenders[strategy] = lambda f=forced: f(lhs, rhs)
-    times = {name: seconds * 1e3 for name, seconds in median_seconds(contenders, repeat).items()}
+    seconds = median_seconds(contenders, repeat, queue=queued_calls(backend))
+    times = {name: per_call * 1e3 for name, per_call in seconds.items()}
     cost = estimate(spec)
     result = {
         "case": case.name,
@@ -249,7 +250,8 @@ def run_suite(cases: list[Case], args: argparse.Namespace) -> tuple[MachineRates
     print(
         f"machine: {platform.processor() or platform.machine()}, {args.backend}: "
         f"{jax.devices(args.backend)[0].device_kind}, "
-        f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s"
+        f"read {rates.read_bandwidth / 1e9:.1f} GB/s, f32 matmul {rates.matmul_flops / 1e9:.1f} GFLOP/s, "
+        f"{queued_calls(args.backend)} queued call(s) per timed sample"
     )
     results = []
     for case in cases:
@@ -349,6 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                     "date": time.strftime("%Y-%m-%d"),
                     "keep_freed_memory": args.keep_freed_memory,
                     "processes": args.processes,
+                    "queued_calls": queued_calls(args.backend),
                 },
                 "summary": summary,
                 "results": results,

@@ -29,7 +29,7 @@ from . import host
 from .atomic import write_atomically
 from .contraction import STRATEGIES
 from .spec import ConvSpec
-from .timing import median_seconds
+from .timing import median_seconds, queued_calls
 
 CACHE_FILE = "autotune.json"
 _lock = threading.Lock()
@@ -121,11 +121,14 @@ def tune(
     (`cost_model.candidate_strategies`) that fit the memory budget.
 
     The strategies take turns in rounds (`timing.median_seconds`), so a slow phase of a shared
-    machine or another strategy's long calls do not decide the winner. `compiler_options` are
+    machine or another strategy's long calls do not decide the winner; on an accelerator each
+    sample is a queue of calls (`timing.queued_calls`), so the winner is the one with the best
+    throughput, not the one that launches fastest. `compiler_options` are
     the caller's XLA options `run_strategy` compiles under (with the cost model's own, which
     follow from the op and the `environment`): part of the key.
     """
-    timings = median_seconds({strategy: run_strategy(strategy) for strategy in strategies}, repeat)
+    runs = {strategy: run_strategy(strategy) for strategy in strategies}
+    timings = median_seconds(runs, repeat, queue=queued_calls(backend))
     best = min(timings, key=timings.get)
     entry = {"strategy": best, "seconds": timings, "environment": environment(backend)}
     _write_entry(cache_key(spec, backend, compiler_options), entry)

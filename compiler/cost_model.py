@@ -94,8 +94,12 @@ b8 c32 32x32 3x3, 75M: 131 against 74-90; b256 layers 9-100x). With HWIO rhs the
 dot reads rhs in place and wins or ties (b1-b32 c32 32x32 3x3). `python -m benchmarks
 --backend gpu --every-strategy` (one synchronous call per timing,
 benchmarks/results_gpu_h100.json) agrees: conv3d 0.17 ms against 0.26, the three other
-chosen layers 0-12% faster, and the b256 layers 5-49x slower with the reduce. Other
-backends use `batched_dot`.
+chosen layers 0-12% faster, and the b256 layers 5-49x slower with the reduce. On an H200,
+20 queued calls per timing, 23 more layers (OIHW-like 3x3, 3D, 1D, 9x9, 7x7 s2 and 1x1, and
+HWIO, at batch 1-64): the rule picked the faster form on 20, was 1% and 9% off on two, and 39%
+off on conv3d b8 c8 16^3 (113 MFLOP, where the reduce took 104 us against 145); below the
+limit the reduce won by up to 26%, above it it lost by up to 8x. Other backends use
+`batched_dot`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """Compiles StableHLO modules through XLA and executes them on one device of a backend.
 
+XLA compiles each module through JAX (`module_call`), so calls take JAX's C++ dispatch.
 Executables are cached by (module fingerprint, backend, XLA options): compiling the same
 module twice costs one XLA compilation. The cache is thread-safe. Arguments are checked
 against the module's `@main` signature before anything runs.
@@ -20,6 +21,7 @@ import numpy as np
 from jaxlib.mlir import ir
 
 from . import irbuild, shapes
+from .module_call import compile_module_call
 
 BACKENDS = ("cpu", "gpu", "tpu")
 
@@ -67,12 +69,12 @@ class Executable:
 
     def __init__(
         self,
-        loaded: Any,
+        compiled: jax.stages.Compiled,
         device: Any,
         inputs: Sequence[TensorSignature],
         outputs: Sequence[TensorSignature],
     ) -> None:
-        self._loaded = loaded
+        self._compiled = compiled
         self.device = device
         self.inputs = tuple(inputs)
         self.outputs = tuple(outputs)
@@ -84,9 +86,20 @@ class Executable:
     def __call__(self, *args: Any) -> list[jax.Array]:
         """Runs the program on `args` (numpy or jax arrays) and returns its results.
 
-        Arrays already on the executable's device go straight to XLA; others are copied there.
+        JAX arrays of the program's types go straight to JAX's dispatch. Anything else, and
+        whatever it refuses (arrays on another device, a wrong dtype or shape, tracers), is
+        checked and placed by `to_device`, which names what is wrong: host arrays always are,
+        as JAX's dispatch of a compiled program reads a big-endian array's bytes unswapped.
         """
-        return list(self._loaded.execute(self.to_device(*args)))
+        for arg in args:  # a loop, not all(...): a generator costs a microsecond per call
+            if not isinstance(arg, jax.Array):
+                break
+        else:
+            try:
+                return list(self._compiled(*args))
+            except (TypeError, ValueError):
+                pass
+        return list(self._compiled(*self.to_device(*args)))
 
     def to_device(self, *args: Any) -> list[jax.Array]:
         """`args` checked against the program's signature and placed on its device.
@@ -122,11 +135,11 @@ class Executable:
 
     def temp_bytes(self) -> int:
         """Bytes of temporaries XLA's buffer assignment reserves for one execution."""
-        return int(self._loaded.get_compiled_memory_stats().temp_size_in_bytes)
+        return int(self._compiled.memory_analysis().temp_size_in_bytes)
 
     def hlo_text(self) -> str:
         """XLA's optimized HLO of the compiled program."""
-        return self._loaded.hlo_modules()[0].to_string()
+        return self._compiled.as_text()
 
 
 _cache: dict[tuple[str, str, tuple[tuple[str, str], ...]], Executable] = {}
@@ -142,24 +155,38 @@ def compile_module(
     check_compiler_options(compiler_options)
     options = tuple(sorted((k, str(v)) for k, v in (compiler_options or {}).items()))
     key = (hashlib.sha256(text.encode()).hexdigest(), backend, options)
+    inputs, outputs = main_signature(module)
+    check_x64(inputs + outputs)  # also for a program compiled earlier with x64 on
     with _cache_lock:
         cached = _cache.get(key)
     if cached is not None:
         return cached
-    inputs, outputs = main_signature(module)
     device = client.local_devices()[0]
-    compile_options = jax_backend.get_compile_options(
-        num_replicas=1, num_partitions=1, env_options_overrides=dict(options) or None
-    )
     try:
-        loaded = client.compile_and_load(text, [device], compile_options)
+        compiled = compile_module_call(text, _types(inputs), _types(outputs), device, dict(options))
     except jax.errors.JaxRuntimeError as err:
         if options and ("compile option" in str(err) or "is not a valid" in str(err)):
             raise ValueError(f"compiler_options: {str(err).splitlines()[0]}") from None
         raise
-    executable = Executable(loaded, device, inputs, outputs)
+    executable = Executable(compiled, device, inputs, outputs)
     with _cache_lock:
         return _cache.setdefault(key, executable)
+
+
+def check_x64(signatures: Sequence[TensorSignature]) -> None:
+    """ValueError where a 64-bit type of the program would be narrowed: JAX runs 64-bit types
+    only with `jax_enable_x64` on."""
+    for signature in signatures:
+        dtype = np.dtype(signature.dtype)
+        if jax.dtypes.canonicalize_dtype(dtype) != dtype:
+            raise ValueError(
+                f"the program takes or returns {signature}, a 64-bit type that JAX runs only with "
+                "jax_enable_x64 on: jax.config.update('jax_enable_x64', True) first"
+            )
+
+
+def _types(signatures: Sequence[TensorSignature]) -> list[tuple[tuple[int, ...], np.dtype]]:
+    return [(signature.shape, np.dtype(signature.dtype)) for signature in signatures]
 
 
 def check_compiler_options(compiler_options: Any) -> None:

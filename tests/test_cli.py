@@ -334,3 +334,27 @@ def test_run_checks_npy_inputs_before_placing_them(tmp_path, capsys) -> None:
     np.testing.assert_allclose(np.load(tmp_path / "out.npz")["arr_0"], expected, rtol=1e-5, atol=1e-5)
     assert localconv_main.main([*run, str(paths[2]), str(paths[1])]) == 1
     assert capsys.readouterr().err == "localconv: error: argument 0 must have dtype float32, got float64\n"
+
+
+@pytest.mark.xla
+def test_run_takes_a_64_bit_module_as_written(tmp_path, capsys) -> None:
+    """`run` runs a float64 program in float64 (JAX would narrow it with x64 off), and leaves
+    x64 as it found it."""
+    module = tmp_path / "m.mlir"
+    module.write_text(
+        "func.func @main(%a: tensor<2xf64>) -> tensor<2xf64> {\n"
+        "  %0 = stablehlo.add %a, %a : tensor<2xf64>\n"
+        "  return %0 : tensor<2xf64>\n}\n"
+    )
+    inputs = tmp_path / "a.npy"
+    np.save(inputs, np.array([1.0, 2.0 + 2.0**-40]))
+    output = tmp_path / "out.npz"
+    assert (
+        localconv_main.main(
+            ["run", str(module), "--inputs", str(inputs), "--repeat", "1", "--output", str(output)]
+        )
+        == 0
+    )
+    assert "result 0: float64[2]" in capsys.readouterr().out
+    np.testing.assert_array_equal(np.load(output)["arr_0"], [2.0, 4.0 + 2.0**-39])
+    assert not jax.config.jax_enable_x64

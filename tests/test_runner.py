@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -152,3 +155,87 @@ def test_as_text_is_xla_hlo() -> None:
     text = lowered().compile().as_text()
     assert "ENTRY" in text
     assert "HloModule" in text
+
+
+def module_of(body: str) -> ir.Module:
+    return ir.Module.parse(f"module {{\n{body}\n}}", context=irbuild.make_context())
+
+
+@pytest.mark.xla
+@pytest.mark.parametrize(
+    "argument, error, message",
+    [
+        (jax.numpy.ones((2, 3, 8), np.float32), ValueError, r"argument 0 must have shape \(2, 3, 7\)"),
+        (jax.numpy.ones((2, 3, 7), np.float16), TypeError, "argument 0 must have dtype float32, got float16"),
+    ],
+)
+def test_jax_arrays_of_other_types_are_named_like_host_arrays(argument, error, message) -> None:
+    """JAX's dispatch refuses them first; the runner's own check then says what is wrong."""
+    executable = runner.compile_module(lowered().module)
+    with pytest.raises(error, match=f"^{message}"):
+        executable(argument, jax.numpy.ones(RHS_SHAPE, np.float32))
+
+
+@pytest.mark.xla
+def test_a_program_runs_its_helpers_and_keeps_an_unused_argument() -> None:
+    """The module's own functions are called under their own names' renaming (JAX's module has
+    a @main too), and an argument @main ignores is still one of the program's."""
+    module = module_of(
+        "func.func private @twice(%a: tensor<3xf32>) -> tensor<3xf32> {\n"
+        "  %0 = stablehlo.add %a, %a : tensor<3xf32>\n"
+        "  return %0 : tensor<3xf32>\n}\n"
+        "func.func @main(%a: tensor<3xf32>, %unused: tensor<2xi32>) -> (tensor<3xf32>, tensor<3xf32>) {\n"
+        "  %0 = func.call @twice(%a) : (tensor<3xf32>) -> tensor<3xf32>\n"
+        "  %1 = func.call @twice(%0) : (tensor<3xf32>) -> tensor<3xf32>\n"
+        "  return %0, %1 : tensor<3xf32>, tensor<3xf32>\n}"
+    )
+    executable = runner.compile_module(module)
+    assert [str(s) for s in executable.inputs] == ["float32[3]", "int32[2]"]
+    doubled, quadrupled = executable(jax.numpy.arange(3, dtype=np.float32), np.zeros(2, np.int32))
+    np.testing.assert_array_equal(np.asarray(doubled), [0, 2, 4])
+    np.testing.assert_array_equal(np.asarray(quadrupled), [0, 4, 8])
+    with pytest.raises(TypeError, match="expected 2 arguments"):
+        executable(jax.numpy.arange(3, dtype=np.float32))
+
+
+@pytest.mark.xla
+def test_a_64_bit_program_with_x64_off_is_refused_by_name() -> None:
+    module = module_of(
+        "func.func @main(%a: tensor<2xf64>) -> tensor<2xf64> {\n"
+        "  %0 = stablehlo.add %a, %a : tensor<2xf64>\n"
+        "  return %0 : tensor<2xf64>\n}"
+    )
+    with jax.enable_x64(True):
+        result = runner.compile_module(module)(np.array([1.5, 2.25]))[0]
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(np.asarray(result), [3.0, 4.5])
+    # Refused with x64 off, although the program is compiled (and cached) by now.
+    with jax.enable_x64(False), pytest.raises(ValueError, match=r"takes or returns float64\[2\], a 64-bit"):
+        runner.compile_module(module)
+
+
+ON_ANOTHER_DEVICE = """
+import jax, numpy as np
+import localconv
+lhs, rhs = np.ones((2, 3, 7), np.float32), np.ones((4, 9, 5), np.float32)
+compiled = localconv.lower(lhs, rhs, (1,), "VALID", (3,)).compile()
+first, second = jax.devices("cpu")
+result = compiled(jax.device_put(lhs, second), jax.device_put(rhs, second))
+assert result.devices() == {first}, result.devices()
+np.testing.assert_array_equal(np.asarray(result), np.full((2, 4, 5), 9.0, np.float32))
+print("ok")
+"""
+
+
+@pytest.mark.xla
+def test_arrays_on_another_device_are_placed_on_the_programs() -> None:
+    """JAX's dispatch refuses them; the runner copies them over, as for host arrays."""
+    environment = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+    done = subprocess.run(
+        [sys.executable, "-c", ON_ANOTHER_DEVICE],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

@@ -56,3 +56,23 @@ def test_a_short_contender_warms_up_for_the_warm_up_time(clock) -> None:
 def test_repeat_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="repeat must be at least 1, got 0"):
         timing.median_seconds({"a": lambda: None}, repeat=0)
+
+
+def test_a_queued_sample_makes_queue_calls_and_counts_their_mean(clock) -> None:
+    calls: list[str] = []
+    # After the untimed first call and a round's warm-up call, each sample is three calls.
+    durations = [50.0, 50.0, 1.0, 2.0, 6.0, 4.0, 4.0, 4.0]
+    medians = timing.median_seconds({"q": contender("q", durations, clock, calls)}, repeat=2, queue=3)
+    assert len(calls) == 1 + 1 + 2 * 3
+    # Samples: mean(1, 2, 6) = 3 and mean(4, 4, 4) = 4; the median of the two is 3.5.
+    assert medians == {"q": 3.5}
+
+
+def test_only_accelerators_queue_calls() -> None:
+    assert timing.queued_calls("cpu") == 1
+    assert timing.queued_calls("gpu") > 1 and timing.queued_calls("tpu") > 1
+
+
+def test_queue_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="queue must be at least 1, got 0"):
+        timing.median_seconds({"a": lambda: None}, repeat=1, queue=0)

@@ -20,7 +20,7 @@ from localconv.explain import explain
 from localconv.lowering import PipelineOptions
 from localconv.lowering.pass_base import ops_where
 from localconv.machine import measure
-from localconv.timing import median_seconds
+from localconv.timing import median_seconds, queued_calls
 
 from . import cli_args
 from .diagnostics import load_module, run_guarded, run_pipeline_located
@@ -130,6 +130,12 @@ def demo_command(args: argparse.Namespace) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Runs a module on inputs from files or a seed; prints shapes, checksums and the time."""
+    # The module's types as written: with x64 off JAX would narrow 64-bit arguments.
+    with jax.enable_x64(True):
+        return _run_module(args)
+
+
+def _run_module(args: argparse.Namespace) -> int:
     check_repeat(args)
     if args.profile and args.backend != "cpu":
         raise ValueError(
@@ -184,8 +190,10 @@ def run_command(args: argparse.Namespace) -> int:
             f"result {index}: {result.dtype.name}{list(result.shape)} "
             f"sum={np.sum(result.astype(np.complex128)).real:.6g} sha256={digest}"
         )
-    seconds = median_seconds({"run": lambda: executable(*values)}, args.repeat)["run"]
-    print(f"median of {args.repeat} runs on {args.backend}: {seconds * 1e3:.3f} ms")
+    queue = queued_calls(args.backend)
+    seconds = median_seconds({"run": lambda: executable(*values)}, args.repeat, queue=queue)["run"]
+    queued = f" (per call, {queue} calls queued per run)" if queue > 1 else ""
+    print(f"median of {args.repeat} runs on {args.backend}: {seconds * 1e3:.3f} ms{queued}")
     if args.profile:
         traced = runner.compile_module(module, args.backend, options | {profile.TRACE_OPTION: True})
         print(profile.format_profile(profile.profile_ops(traced, values)))
