@@ -1,6 +1,8 @@
 """Compiles StableHLO modules through XLA and executes them on one device of a backend.
 
-XLA compiles each module through JAX (`module_call`), so calls take JAX's C++ dispatch.
+XLA compiles each module through JAX (`module_call`), so calls take JAX's C++ dispatch. `@main`
+is called from JAX's own entry function, so its argument and result attributes (donation,
+sharding, layouts) are not applied: a program takes and returns plain arrays on one device.
 Executables are cached by (module fingerprint, backend, XLA options): compiling the same
 module twice costs one XLA compilation. The cache is thread-safe. Arguments are checked
 against the module's `@main` signature before anything runs.
@@ -90,7 +92,16 @@ class Executable:
         whatever it refuses (arrays on another device, a wrong dtype or shape, tracers), is
         checked and placed by `to_device`, which names what is wrong: host arrays always are,
         as JAX's dispatch of a compiled program reads a big-endian array's bytes unswapped.
+        JAX's modes for debugging traced Python (`disable_jit`, `debug_nans`, `debug_infs`) do
+        not apply: its ahead-of-time path refuses the first and answers the others with a
+        private exception, while the program here runs as compiled.
         """
+        if jax.config.jax_disable_jit or jax.config.jax_debug_nans or jax.config.jax_debug_infs:
+            with jax.disable_jit(False), jax.debug_nans(False), jax.debug_infs(False):
+                return self._run(args)
+        return self._run(args)
+
+    def _run(self, args: Sequence[Any]) -> list[jax.Array]:
         for arg in args:  # a loop, not all(...): a generator costs a microsecond per call
             if not isinstance(arg, jax.Array):
                 break

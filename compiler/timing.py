@@ -13,7 +13,9 @@ On an accelerator a call returns before the device finishes, and a program's cal
 behind each other, as in a training loop: there one synchronous call measures the host's
 launch latency more than the kernels (on an H100 every suite layer took 0.1-0.4 ms alone,
 against rooflines of 0.001-0.1 ms). So there each timed sample is `queued_calls(backend)`
-calls made back to back and waited for together, and counts as their mean.
+calls made back to back and waited for together, and counts as their mean: only the last
+call's result is kept and waited for, as a device runs one program's calls in order, so a
+sample holds no more memory than its calls in flight.
 """
 
 from __future__ import annotations
@@ -45,9 +47,10 @@ def queued_calls(backend: str) -> int:
 def median_seconds(fns: Mapping[str, Callable[[], object]], repeat: int, queue: int = 1) -> dict[str, float]:
     """The median wall time in seconds per call of each function over `repeat` samples, in rounds.
 
-    A sample is `queue` calls made back to back, waited for together with
-    `jax.block_until_ready`, and counts as their mean (`queued_calls` says how many a backend
-    wants). Each function is called once untimed first (compilation, first-touch allocation).
+    A sample is `queue` calls made back to back, of which the last is waited for with
+    `jax.block_until_ready` (a device runs them in order), and counts as their mean
+    (`queued_calls` says how many a backend wants). Each function is called once untimed
+    first (compilation, first-touch allocation).
     """
     if repeat < 1:
         raise ValueError(f"repeat must be at least 1, got {repeat}")
@@ -64,6 +67,8 @@ def median_seconds(fns: Mapping[str, Callable[[], object]], repeat: int, queue: 
                 jax.block_until_ready(fn())
             for _ in range(BURST):
                 start = time.perf_counter()
-                jax.block_until_ready([fn() for _ in range(queue)])
+                for _ in range(queue - 1):
+                    fn()
+                jax.block_until_ready(fn())
                 times[name].append((time.perf_counter() - start) / queue)
     return {name: statistics.median(samples[:repeat]) for name, samples in times.items()}

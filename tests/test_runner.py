@@ -239,3 +239,21 @@ def test_arrays_on_another_device_are_placed_on_the_programs() -> None:
         timeout=300,
     )
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+@pytest.mark.xla
+def test_jax_debugging_modes_leave_a_compiled_program_as_it_is() -> None:
+    """Under `disable_jit` the program still runs (JAX's ahead-of-time path would refuse), and
+    under `debug_nans` it returns its NaNs (JAX's check would raise a private error)."""
+    module = module_of(
+        "func.func @main(%a: tensor<2xf32>) -> tensor<2xf32> {\n"
+        "  %0 = stablehlo.divide %a, %a : tensor<2xf32>\n"
+        "  return %0 : tensor<2xf32>\n}"
+    )
+    executable = runner.compile_module(module)
+    operand = jax.numpy.array([0.0, 2.0], np.float32)
+    for mode in (jax.disable_jit(), jax.debug_nans(True), jax.debug_infs(True)):
+        with mode:
+            (result,) = executable(operand)
+        np.testing.assert_array_equal(np.asarray(result), [np.nan, 1.0])
+    assert not (jax.config.jax_disable_jit or jax.config.jax_debug_nans or jax.config.jax_debug_infs)
