@@ -346,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
         json.dump(
             {
                 "machine": {
+                    "backend": args.backend,
+                    "device": jax.devices(args.backend)[0].device_kind,
+                    "jax": jax.__version__,
                     "read_bandwidth": rates.read_bandwidth,
                     "matmul_flops": rates.matmul_flops,
                     "date": time.strftime("%Y-%m-%d"),

@@ -17,6 +17,7 @@ import pathlib
 import subprocess
 import sys
 
+import jax
 import pytest
 
 from localconv.cost_model import candidate_strategies
@@ -88,6 +89,9 @@ def test_one_case_end_to_end(tmp_path) -> None:
     results = json.loads(out.read_text())
     assert results["machine"]["read_bandwidth"] > 0 and results["machine"]["matmul_flops"] > 0
     assert results["machine"]["keep_freed_memory"] is True
+    assert results["machine"]["backend"] == "cpu" and results["machine"]["queued_calls"] == 1
+    assert results["machine"]["device"] == jax.devices("cpu")[0].device_kind
+    assert results["machine"]["jax"] == jax.__version__
     (result,) = results["results"]
     assert result["max_abs_error"] < 1e-4
     for field in ("jax_ms", "localconv_ms", "prepacked_ms", "roofline_ms", "passes_ms", "xla_compile_ms"):
