@@ -26,7 +26,7 @@ from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
 from . import irbuild, shapes
-from .accumulate_layout import accumulator_dtype
+from .accumulate_layout import accumulator_dtype, rhs_tokens
 from .contraction import STRATEGY_ATTRIBUTE, to_out_layout
 from .patch_gather import emit_patches
 from .spec import ConvSpec
@@ -35,10 +35,9 @@ from .spec import ConvSpec
 def product_tokens(spec: ConvSpec) -> tuple:
     """The dims of the virtual product: "N", then rhs's dims in layout order ("O", "C" for I,
     spatial indices)."""
-    perms = spec.dimension_numbers
-    token_of = {perms.rhs[0]: "O", perms.rhs[1]: "C"}
-    token_of.update({perms.rhs[2 + i]: i for i in range(spec.num_spatial)})
-    return ("N", *(token_of[d] for d in range(spec.num_spatial + 2)))
+    tokens = rhs_tokens(spec)
+    tokens.insert(spec.dimension_numbers.rhs[1], "C")
+    return ("N", *tokens)
 
 
 def emit_multiply_reduce(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: ir.Location) -> ir.Value:

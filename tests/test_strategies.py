@@ -105,6 +105,12 @@ def operands(layer):
     return lhs, rhs, args
 
 
+def layer_spec(layer) -> localconv.ConvSpec:
+    """The validated spec of `layer` (its operands' shapes and arguments)."""
+    lhs, rhs, args = operands(layer)
+    return localconv.lower(lhs, rhs, *args, pipeline=None).spec
+
+
 @pytest.mark.xla
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @pytest.mark.parametrize("layer", LAYERS, ids=[layer[0] for layer in LAYERS])
@@ -133,10 +139,7 @@ def test_layers_are_past_the_miscompile_threshold() -> None:
 
 
 def test_cost_model_rules() -> None:
-    specs = {
-        layer[0]: localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
-        for layer in LAYERS
-    }
+    specs = {layer[0]: layer_spec(layer) for layer in LAYERS}
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
     assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "accumulate_loop"
 
@@ -194,10 +197,7 @@ def test_cost_model_rules() -> None:
 
 def test_gpu_cost_model_rules(monkeypatch: pytest.MonkeyPatch) -> None:
     """On GPU: the fused reduce for small layers whose rhs the batched dot would transpose."""
-    specs = {
-        layer[0]: localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
-        for layer in LAYERS
-    }
+    specs = {layer[0]: layer_spec(layer) for layer in LAYERS}
     # b4 c8 16x16 3x3 OIHW, lhs dilation (2, 1), rhs dilation (1, 2), padding 2: 33x16 outputs,
     # K = 8 * 9, O = 16.
     dilated = specs["b4_c8_16x16_3x3_dilated"]
@@ -227,7 +227,7 @@ def test_candidate_strategies_per_backend() -> None:
     assert "multiply_reduce" not in candidate_strategies("cpu")
     assert set(candidate_strategies("gpu")) == {"batched_dot", "multiply_reduce"}
     for layer in LAYERS:
-        spec = localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        spec = layer_spec(layer)
         for backend in ("cpu", "gpu", "tpu"):
             chosen = choose_strategy(spec, backend).strategy
             assert chosen in candidate_strategies(backend), (layer[0], backend)
@@ -235,7 +235,7 @@ def test_candidate_strategies_per_backend() -> None:
 
 def test_prepacked_layout_follows_the_strategy() -> None:
     for layer in LAYERS:
-        spec = localconv.lower(*operands(layer)[:2], *operands(layer)[2], pipeline=None).spec
+        spec = layer_spec(layer)
         perms = spec.dimension_numbers
         strategy = choose_strategy(spec).strategy
         order = packed_order(spec)
