@@ -51,6 +51,9 @@ LARGE_ACCUMULATOR = 2**18  # elements
 # the window against all of it): face_7x7_s2_b8 2.91 -> 3.67 ms (7 -> 49 offsets),
 # explicit_7x7_b64 1.95 -> 2.27, odd_layout_5x5_b4 0.58 -> 0.65 (5 -> 25).
 MAX_WINDOW_GROUP = 16
+# accumulate_loop's trips cover a window row of two channels from this accumulator size on
+# (elements; see `trip_channels`).
+PAIRED_ROWS_MIN_ACCUMULATOR = 2**16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
 BATCH_BEFORE_MINOR_O_MIN = 8
@@ -328,9 +331,14 @@ def accumulator_dtype(spec: ConvSpec) -> str:
     return "float32" if spec.out_dtype in ("float16", "bfloat16") else spec.out_dtype
 
 
+def accumulator_elements(spec: ConvSpec) -> int:
+    """The elements of accumulate_loop's accumulator: the output's (batch padding aside)."""
+    return spec.batch * spec.out_features * math.prod(spec.out_spatial)
+
+
 def large_accumulator(spec: ConvSpec) -> bool:
     """Whether accumulate_loop's accumulator has `LARGE_ACCUMULATOR` elements or more."""
-    return spec.batch * spec.out_features * math.prod(spec.out_spatial) >= LARGE_ACCUMULATOR
+    return accumulator_elements(spec) >= LARGE_ACCUMULATOR
 
 
 def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
@@ -354,7 +362,9 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
 
 def trip_channels(spec: ConvSpec) -> int:
     """How many input channels one accumulate_loop trip covers: 1, or 2 where the trip groups
-    a whole window (`loop_trip`) over a large accumulator.
+    a whole window (`loop_trip`) over a large accumulator, or a part of the window of at most
+    half `MAX_WINDOW_GROUP` offsets (a row of a 5x5 to 8x8 window) over an even number of
+    channels and an accumulator of `PAIRED_ROWS_MIN_ACCUMULATOR` elements or more.
 
     The accumulator is then read and written once per two channels' windows. On the AVX-512
     Xeon (2026-11-28, A/B in one process, one channel against two per trip, twice): b8 c32
@@ -366,10 +376,31 @@ def trip_channels(spec: ConvSpec) -> int:
     b8 c16 32x32 a tie), and three or four channels per trip lost everywhere (demo b8 c32
     3x3: 2.6 ms with four). The layout rules judge the trip by one channel's window
     (`loop_trip`), as they were measured.
+
+    Rows of two channels (2026-11-28, same machine, in the user's layout): b64 c8 20x20 7x7
+    2.13/2.09 -> 1.71/1.70 ms, b4 c16 32x32 7x7 (65536 elements) 2.80 -> 1.96, b16 c16 7x7
+    6.15 -> 5.21, NHWC b8 c16 7x7 7.92 -> 7.00, b4 c16 5x5 O=32 2.74 -> 2.01, b8 c16 5x5 2.44
+    -> 1.88, b32 c8 5x5 1.92 -> 1.57, NHWC b32 c8 5x5 2.14 -> 1.56, b64 c16 5x5 6.14 -> 4.86,
+    b16 c8 48x48 6x6 s2 1.62 -> 1.38, b4 c4 16^3 5x5x5 4.24 -> 2.60; b8 c16 55x55 7x7 s2
+    (80000 elements) 2.86-2.91 -> 2.57-2.82; weights prepacked moved 0.94-1.06x. Below it they
+    lost (odd_layout_5x5_b4, 16928 elements: 0.56-0.60 -> 0.64-0.66), as did odd channel
+    counts, whose last channel runs after the loop, one update at a time (b64 c3 20x20 7x7
+    1.14 -> 1.94, b256 c3 64x64 5x5 s2 16.4 -> 37.5). Fewer trips also pay because XLA CPU
+    splits each trip's update across its threads from 512 KB of output on, and hands work to
+    the other core once per trip: b64 c8 20x20 7x7's loop ran 1.9 ms on one core or two.
     """
     group, updates = loop_trip(spec)
-    whole_window = group == 0 and spec.patch_size >= 2 * updates
-    return 2 if whole_window and large_accumulator(spec) else 1
+    if group == 0:
+        whole_windows = spec.patch_size >= 2 * updates
+        return 2 if whole_windows and large_accumulator(spec) else 1
+    channels = spec.patch_size // math.prod(spec.filter_shape)
+    paired_rows = (
+        group is not None
+        and 2 * updates <= MAX_WINDOW_GROUP
+        and channels % 2 == 0
+        and accumulator_elements(spec) >= PAIRED_ROWS_MIN_ACCUMULATOR
+    )
+    return 2 if paired_rows else 1
 
 
 def one_trip(spec: ConvSpec) -> bool:

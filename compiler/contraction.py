@@ -206,25 +206,36 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
         return stablehlo.AddOp(acc, product, loc=loc).result
 
     acc = irbuild.broadcast(irbuild.zero_scalar(acc_dtype, loc=loc), acc_shape, [], loc=loc)
-    trips = total // unroll
+    window = math.prod(spec.filter_shape)
+    # Trips over channel groups cover whole groups; the last channels' rows are peeled.
+    trips = total // unroll if group is None else total // window // channels * (window // updates)
+
+    def scaled(value: ir.Value, factor: int) -> ir.Value:
+        return stablehlo.MulOp(value, index(factor), loc=loc).result
+
+    def shifted(value: ir.Value, amount: int) -> ir.Value:
+        return value if amount == 0 else stablehlo.AddOp(value, index(amount), loc=loc).result
 
     def unrolled(i, values):
         acc, source, rhs = values
-        base = stablehlo.MulOp(i, index_constant(unroll, index_dtype, loc=loc), loc=loc).result
         if group is not None:
             first, leading = decompose(i, range(group))
-            if channels > 1:  # whole windows (group 0): trip i starts at channel i * channels
-                first = stablehlo.MulOp(first, index_constant(channels, index_dtype, loc=loc), loc=loc).result
+        if group is not None and channels > 1 and group > 0:
+            # Trip i = g * (window / updates) + l, for channel pair g and leading offsets l,
+            # covers l's offsets in channels 2g and 2g + 1: its first row is
+            # 2g * window + l * updates = i * updates + g * window.
+            base = stablehlo.AddOp(scaled(i, updates), scaled(first, window), loc=loc).result
+        else:
+            base = scaled(i, unroll)
+        if group is not None and channels > 1:  # trip i starts at channel first * channels
+            first = scaled(first, channels)
         for j in range(unroll):
-            k = (
-                base
-                if j == 0
-                else stablehlo.AddOp(base, index_constant(j, index_dtype, loc=loc), loc=loc).result
-            )
+            # Rows of one channel's offsets are consecutive; the next channel's are a window on.
+            step, within = divmod(j, updates)
+            k = shifted(base, step * window + within)
             position = None
             if group is not None:
-                step, within = divmod(j, updates)
-                channel = first if step == 0 else stablehlo.AddOp(first, index(step), loc=loc).result
+                channel = shifted(first, step)
                 trailing = np.unravel_index(within, spec.filter_shape[group:])
                 offsets = dict(leading)
                 for d, offset in zip(range(group, n), trailing, strict=True):

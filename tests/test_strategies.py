@@ -60,6 +60,8 @@ LAYERS = [
     ("b68_c8_20x20_3x3_s2_rhs_transposed", (68, 8, 20, 20), 16, (2, 2), "SAME", (3, 3), NCHW, {}),
     # Trips of two channels' 3x3 windows (a large accumulator), 7 channels: one peeled.
     ("b8_c7_32x32_3x3_two_channel_trips", (8, 7, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
+    # Trips of a window row of two channels (5x5, channels last, an even channel count).
+    ("b32_c8_24x24_5x5_hwio_paired_rows", (32, 24, 24, 8), 16, (1, 1), "SAME", (5, 5), NHWC, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
     # contraction, prepacked in the output's order (NCHW, NHWC, an odd permutation).
     ("b8_c64_32x32_1x1_trips_of_16", (8, 64, 32, 32), 32, (1, 1), "VALID", (1, 1), NCHW, {}),
@@ -476,9 +478,10 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
     assert packed_order(b64, "accumulate_loop") == (1, 2, 3, 0) and not transposes_rhs(packed)
 
 
-def test_trips_cover_two_channels_of_whole_windows_over_large_accumulators() -> None:
+def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     """`trip_channels`: two channels per trip where a trip groups the whole window and the
-    accumulator has at least 2**18 elements; one otherwise."""
+    accumulator has at least 2**18 elements, or a window row of at most 8 offsets over an even
+    channel count and at least 2**16 elements; one otherwise."""
 
     def channels(batch, in_features, window, spatial=(32, 32), out_features=32):
         lhs_shape = (batch, in_features, *spatial)
@@ -491,7 +494,12 @@ def test_trips_cover_two_channels_of_whole_windows_over_large_accumulators() -> 
     assert channels(8, 32, (3, 3)) == ((0, 9), 2)  # 8 * 32 * 32 * 32 = 2**18 accumulator elements
     assert channels(4, 32, (3, 3)) == ((0, 9), 1)  # 2**17: in cache
     assert channels(8, 1, (3, 3)) == ((0, 9), 1)  # one channel
-    assert channels(8, 8, (5, 5)) == ((1, 5), 1)  # a trip of one window row
+    assert channels(8, 8, (5, 5)) == ((1, 5), 2)  # a row of each of two channels' windows
+    assert channels(2, 8, (7, 7)) == ((1, 7), 2)  # 2**16 accumulator elements
+    assert channels(1, 8, (7, 7)) == ((1, 7), 1)  # 2**15
+    assert channels(8, 7, (5, 5)) == ((1, 5), 1)  # an odd channel count
+    assert channels(8, 8, (9, 9)) == ((1, 9), 1)  # 18 offsets: more than MAX_WINDOW_GROUP
+    assert channels(8, 8, (5, 5, 5), (16, 16, 16), 8) == ((2, 5), 2)
     assert channels(32, 64, (5,), (256,), 64) == ((0, 5), 2)
     # Two channels in all: that trip is the whole contraction, which is not transposed and
     # prepacks in the output's order (I, O, H, W).
