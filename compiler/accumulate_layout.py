@@ -51,8 +51,8 @@ LARGE_ACCUMULATOR = 2**18  # elements
 # the window against all of it): face_7x7_s2_b8 2.91 -> 3.67 ms (7 -> 49 offsets),
 # explicit_7x7_b64 1.95 -> 2.27, odd_layout_5x5_b4 0.58 -> 0.65 (5 -> 25).
 MAX_WINDOW_GROUP = 16
-# accumulate_loop's trips cover a window row of two channels from this accumulator size on
-# (elements; see `trip_channels`).
+# accumulate_loop's trips cover a group of window offsets (a window row) in two channels
+# from this accumulator size on (elements; see `trip_channels`).
 PAIRED_ROWS_MIN_ACCUMULATOR = 2**16
 # accumulate_loop puts N just before a minor O from this batch size on (measured, see
 # `accumulator_order`).
@@ -362,11 +362,11 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
 
 def trip_channels(spec: ConvSpec) -> int:
     """How many input channels one accumulate_loop trip covers: 1, or 2 where the trip groups
-    a whole window (`loop_trip`) over a large accumulator, or a part of the window of at most
-    half `MAX_WINDOW_GROUP` offsets (a row of a 5x5 to 8x8 window) over an even number of
-    channels and an accumulator of `PAIRED_ROWS_MIN_ACCUMULATOR` elements or more.
+    a whole window (`loop_trip`) over a large accumulator, or where it groups part of the
+    window (a row, at most half `MAX_WINDOW_GROUP` offsets) over an even number of channels
+    and an accumulator of `PAIRED_ROWS_MIN_ACCUMULATOR` elements or more.
 
-    The accumulator is then read and written once per two channels' windows. On the AVX-512
+    The accumulator is then read and written once per two channels' groups. On the AVX-512
     Xeon (2026-11-28, A/B in one process, one channel against two per trip, twice): b8 c32
     32x32 3x3 2.12/2.31 -> 1.99/2.15 ms, NHWC b8 c32 32x32 3x3 3.60/4.00 -> 3.13/3.23, b32 1D
     c64 256 k5 4.13/3.94 -> 3.61/3.52 (prepacked 3.93/4.06 -> 3.34/3.26), b32 1D k3 4.39 ->
@@ -374,20 +374,24 @@ def trip_channels(spec: ConvSpec) -> int:
     1.21, NHWC b8 c16 48x48 3x3 1.83 -> 1.76; b4 c32 32x32 3x3 O=64 2.61 -> 2.69. Small
     accumulators stay in cache and lost (b8 c16 16x16 3x3 lhs-dilated 0.80 -> 0.92; atrous
     b8 c16 32x32 a tie), and three or four channels per trip lost everywhere (demo b8 c32
-    3x3: 2.6 ms with four). The layout rules judge the trip by one channel's window
-    (`loop_trip`), as they were measured.
+    3x3: 2.6 ms with four). The rules that judge a trip's vectors (`batch_vectors`,
+    `transposes_rhs`) count one channel's updates, as they were measured;
+    `accumulator_order` counts the whole trip's rows.
 
-    Rows of two channels (2026-11-28, same machine, in the user's layout): b64 c8 20x20 7x7
-    2.13/2.09 -> 1.71/1.70 ms, b4 c16 32x32 7x7 (65536 elements) 2.80 -> 1.96, b16 c16 7x7
-    6.15 -> 5.21, NHWC b8 c16 7x7 7.92 -> 7.00, b4 c16 5x5 O=32 2.74 -> 2.01, b8 c16 5x5 2.44
-    -> 1.88, b32 c8 5x5 1.92 -> 1.57, NHWC b32 c8 5x5 2.14 -> 1.56, b64 c16 5x5 6.14 -> 4.86,
-    b16 c8 48x48 6x6 s2 1.62 -> 1.38, b4 c4 16^3 5x5x5 4.24 -> 2.60; b8 c16 55x55 7x7 s2
-    (80000 elements) 2.86-2.91 -> 2.57-2.82; weights prepacked moved 0.94-1.06x. Below it they
-    lost (odd_layout_5x5_b4, 16928 elements: 0.56-0.60 -> 0.64-0.66), as did odd channel
-    counts, whose last channel runs after the loop, one update at a time (b64 c3 20x20 7x7
-    1.14 -> 1.94, b256 c3 64x64 5x5 s2 16.4 -> 37.5). Fewer trips also pay because XLA CPU
-    splits each trip's update across its threads from 512 KB of output on, and hands work to
-    the other core once per trip: b64 c8 20x20 7x7's loop ran 1.9 ms on one core or two.
+    Rows of two channels (2026-11-28, same machine, user layout, 32x32 outputs unless
+    given): b64 c8 20x20 7x7 2.13/2.09 -> 1.71/1.70 ms, b4 c16 7x7 (65536 elements) 2.80 ->
+    1.96, b16 c16 7x7 6.15 -> 5.21, NHWC b8 c16 7x7 7.92 -> 7.00, b4 c16 5x5 O=32 2.74 -> 2.01,
+    b8 c16 5x5 2.44 -> 1.88, b32 c8 24x24 5x5 1.92 -> 1.57, NHWC b32 c8 24x24 5x5 2.14 -> 1.56,
+    b64 c16 24x24 5x5 6.14 -> 4.86, b16 c8 48x48 6x6 s2 1.62 -> 1.38, b4 c4 16^3 5x5x5 4.24 ->
+    2.60, b16 c8 8x8 3.73 -> 3.10, b4 c16 8x8 3.80 -> 2.67, NHWC b16 c8 8x8 6.93 -> 6.22, b16
+    c8 4x4 (rows of 4) 1.61/1.63 -> 1.30/1.24, b16 c8 9x2 (rows of 2) 2.82/2.54 -> 1.96/1.81,
+    b16 c8 3x7 1.56 -> 1.39; b8 c16 55x55 7x7 s2 (80000 elements) 2.86-2.91 -> 2.57-2.82;
+    weights prepacked moved 0.94-1.06x. Below 2**16 elements they lost (odd_layout_5x5_b4,
+    16928 elements: 0.56-0.60 -> 0.64-0.66), as did odd channel counts, whose last channel
+    runs after the loop, one update at a time (b64 c3 20x20 7x7 1.14 -> 1.94, b256 c3 64x64
+    5x5 s2 16.4 -> 37.5). Where XLA CPU splits a trip's update across its threads (outputs
+    of 512 KB or more), fewer trips also mean fewer hand-offs to the other core: b64 c8 20x20
+    7x7's loop of single-channel trips ran 1.9 ms on one core or two.
     """
     group, updates = loop_trip(spec)
     if group == 0:

@@ -9,7 +9,7 @@
   adds it into an accumulator of rhs's dims without I, plus N where the batch reuses rhs
   from L1 (`accumulator_order`). The fused update runs its vectors along rhs's minor dim (O
   or a spatial dim) or, where the batch is whole vectors and output rows along space make
-  poor vectors or a trip makes 5-8 updates, along N (`batch_vectors`): the input is then
+  poor vectors or a trip makes 5-8 updates per channel, along N (`batch_vectors`): the input is then
   laid out N-minor, and each rhs element is broadcast across the batch; with a batch of one
   vector, strided rows are read from the input split into stride phases (`stride_phases`).
   The one exception: for a large batch and a small rhs it transposes rhs to [I, spatial...,
@@ -137,7 +137,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     # offsets are computed, once per trip. XLA runs every scalar index op as its own thunk,
     # and with one (c, offsets) decomposition per update they cost as much as the update
     # (b8 7x7 s2: 8.7 -> 5.0 ms; b1 9x9: 11.0 -> 9.1; b8 3x3 NHWC: 6.2 -> 5.1).
-    # A trip may cover the whole windows of several channels (`trip_channels`).
+    # A trip may cover its group of offsets in two channels (`trip_channels`).
     group, updates = loop_trip(spec)
     channels = trip_channels(spec)
     unroll = trip_rows(spec)

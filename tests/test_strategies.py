@@ -55,13 +55,25 @@ LAYERS = [
     ("b8_c8_30x30_5x5_ragged", (8, 8, 30, 30), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b12_c8_27x27_3x3_s2_padded_batch", (12, 8, 27, 27), 16, (2, 2), "VALID", (3, 3), NCHW, {}),
     ("b4_c8_30x30_5x5_half_vector_batch", (4, 8, 30, 30), 8, (1, 1), "SAME", (5, 5), NCHW, {}),
-    ("b16_c8_32x32_5x5_trips_of_5", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
+    ("b16_c8_32x32_5x5_paired_rows", (16, 8, 32, 32), 16, (1, 1), "SAME", (5, 5), NCHW, {}),
     ("b64_c3_32x32_5x5_s2_rhs_transposed", (64, 3, 32, 32), 16, (2, 2), "SAME", (5, 5), NCHW, {}),
     ("b68_c8_20x20_3x3_s2_rhs_transposed", (68, 8, 20, 20), 16, (2, 2), "SAME", (3, 3), NCHW, {}),
     # Trips of two channels' 3x3 windows (a large accumulator), 7 channels: one peeled.
     ("b8_c7_32x32_3x3_two_channel_trips", (8, 7, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
-    # Trips of a window row of two channels (5x5, channels last, an even channel count).
+    # Trips of a window row in two channels (`trip_channels`): channels last; a 3D window with
+    # rhs dilation (rows of the last dim, two leading offsets per trip); stride phases.
     ("b32_c8_24x24_5x5_hwio_paired_rows", (32, 24, 24, 8), 16, (1, 1), "SAME", (5, 5), NHWC, {}),
+    (
+        "b4_c2_16x16x16_5x5x5_dilated_paired_rows",
+        (4, 2, 16, 16, 16),
+        8,
+        (1, 1, 1),
+        "SAME",
+        (5, 5, 5),
+        ("NCDHW", "OIDHW", "NCDHW"),
+        {"rhs_dilation": (1, 2, 1)},
+    ),
+    ("b8_c16_55x55_7x7_s2_phased_paired_rows", (8, 16, 55, 55), 16, (2, 2), "VALID", (7, 7), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
     # contraction, prepacked in the output's order (NCHW, NHWC, an odd permutation).
     ("b8_c64_32x32_1x1_trips_of_16", (8, 64, 32, 32), 32, (1, 1), "VALID", (1, 1), NCHW, {}),
@@ -508,6 +520,10 @@ def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     )
     assert trip_channels(two) == 2 and one_trip(two) and not transposes_rhs(two)
     assert packed_order(two, "accumulate_loop") == (1, 0, 2, 3)
+    # The realistic-size parity layers named for them make trips of paired rows.
+    paired = [layer_spec(layer) for layer in LAYERS if "paired_rows" in layer[0]]
+    assert len(paired) == 4 and all(loop_trip(s)[0] > 0 and trip_channels(s) == 2 for s in paired)
+    assert stride_phases(paired[-1])
 
 
 @pytest.mark.xla
