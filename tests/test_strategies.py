@@ -74,6 +74,8 @@ LAYERS = [
         {"rhs_dilation": (1, 2, 1)},
     ),
     ("b8_c16_55x55_7x7_s2_phased_paired_rows", (8, 16, 55, 55), 16, (2, 2), "VALID", (7, 7), NCHW, {}),
+    # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
+    ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
     # contraction, prepacked in the output's order (NCHW, NHWC, an odd permutation).
     ("b8_c64_32x32_1x1_trips_of_16", (8, 64, 32, 32), 32, (1, 1), "VALID", (1, 1), NCHW, {}),
@@ -426,9 +428,10 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
     assert vectors(3, (30, 30)) == (1, False)  # less than half a vector
 
 
-def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
+def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector_or_the_batch_small() -> None:
     """With O = 8 (one vector of f32) prepacking keeps batch vectors and rows of whole vectors
-    ([I, O, spatial...]); ragged rows and wider O pack O-minor."""
+    ([I, O, spatial...]); ragged rows and wider O pack O-minor, except that rows of whole
+    vectors are kept for a batch of 2 to 7 whatever O."""
 
     def order(batch, spatial, out_features=8, window=(3, 3)):
         lhs_shape = (batch, 4, *spatial)
@@ -443,6 +446,10 @@ def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector() -> None:
     assert order(2, (30, 30)) == (1, 2, 3, 0)  # ragged rows: O minor
     assert order(16, (12, 12), out_features=16) == (1, 2, 3, 0)  # two vectors of O
     assert order(4, (30, 30)) == (1, 2, 3, 0)  # batch vectors padded up to one vector: O minor
+    assert order(4, (32, 32), out_features=64) == (1, 0, 2, 3)  # a small batch: rows kept
+    assert order(7, (32, 32), out_features=16, window=(7, 7)) == (1, 0, 2, 3)
+    assert order(1, (32, 32), out_features=16) == (1, 2, 3, 0)  # one image: O minor
+    assert order(4, (30, 30), out_features=16) == (1, 2, 3, 0)  # ragged rows: O minor
 
 
 def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
