@@ -316,16 +316,20 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     30x30 3x3 O=8: 0.30 against 0.40; b6: 0.40 against 0.49; odd_layout_5x5_b4: 0.30 against
     0.44; b7 c8 20x20 7x7: a tie).
 
-    Vectors along rows of whole vectors are also kept, whatever O, for a batch of 2 to
-    `BATCH_BEFORE_MINOR_O_MIN` - 1: an O-minor accumulator keeps that batch outside the
-    spatial dims (`accumulator_order`), so each rhs vector is loaded for one multiply-add.
-    A/B in one process (2026-11-28, AVX-512 Xeon, 32x32 outputs, O-minor against kept
-    vectors, with the user's OIHW layout for scale): b2 c16 5x5 O=16 1.76 -> 1.45 ms (user
-    1.46), b4 c16 7x7 3.53 -> 2.22 (2.18), b4 c32 3x3 O=32 2.54 -> 1.45 (1.68), b2 c32 3x3
-    1.38 -> 0.81 (0.80), b4 c8 48x48 5x5 2.14 -> 1.25 (1.78), b4 c16 3x3 0.74 -> 0.60 (0.56),
-    b4 c16 3x3 O=64 3.17 -> 1.61 (1.53), b6 c16 3x3 0.95 -> 0.80 (0.76). With a batch of one,
-    O-minor stayed ahead (b1 c16 5x5 1.12 against 1.19 in the user's layout, b1 c32 64x64 3x3
-    2.29 against 2.44).
+    Vectors along rows of whole vectors, at least `MIN_ROW_EXTENT` long, are also kept,
+    whatever O, for a batch of 2 to `BATCH_BEFORE_MINOR_O_MIN` - 1: an O-minor accumulator
+    keeps that batch outside the spatial dims (`accumulator_order`), so each rhs vector is
+    loaded for one multiply-add. A/B in one process (2026-11-28, AVX-512 Xeon, 32x32 outputs
+    unless given, O-minor against kept vectors, with the user's OIHW layout for scale): b2
+    c16 5x5 O=16 1.76 -> 1.45 ms (user 1.46), b4 c16 7x7 3.53 -> 2.22 (2.18), b4 c32 3x3 O=32
+    2.54 -> 1.45 (1.68), b2 c32 3x3 1.38 -> 0.81 (0.80), b4 c8 48x48 5x5 2.14 -> 1.25 (1.78),
+    b4 c16 3x3 0.74 -> 0.60 (0.56), b4 c16 3x3 O=64 3.17 -> 1.61 (1.53), b6 c16 3x3 0.95 ->
+    0.80 (0.76), b4 c16 24x24 3x3 O=128 3.59 -> 2.05 (2.34), b2 c64 16x16 3x3 O=256 9.31 ->
+    6.85 (10.1), b4 c128 16x16 3x3 O=256 27.2 -> 13.5 (21.5), b2 c8 64x64 3x3 O=512 45.1 ->
+    38.4 (40.6), b4 c8 33x16 3x3 with lhs and rhs dilation 0.34 -> 0.27 (0.28). Rows of 8
+    positions lost (b4 c16 8x8 3x3 O=64 0.36 -> 0.62, b4 c64 8x8 O=256 2.10 -> 6.42), as did
+    a batch of one (O-minor: b1 c16 5x5 1.12 against 1.19 in the user's layout, b1 c32 64x64
+    3x3 2.29 against 2.44).
     """
     dim = vector_dim_in_rhs_layout(spec)
     lanes = vector_lanes(spec)
@@ -336,7 +340,8 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
         return few_features and spec.batch >= lanes
     extent = spec.out_spatial[dim]
     whole_rows = row_strides(spec)[dim] == 1 and extent > 0 and extent % lanes == 0
-    return whole_rows and (few_features or 1 < spec.batch < BATCH_BEFORE_MINOR_O_MIN)
+    small_batch = 1 < spec.batch < BATCH_BEFORE_MINOR_O_MIN and not short_or_strided_rows(spec, dim)
+    return whole_rows and (few_features or small_batch)
 
 
 def accumulator_dtype(spec: ConvSpec) -> str:

@@ -28,7 +28,8 @@ class PackedWeights:
     choice, the autotuned winner or the pipeline's forced strategy):
     for `accumulate_loop` it is [I, rhs spatial..., O], so each step of the loop reads one
     contiguous slice, or [I, O, rhs spatial...] where O is under two vectors and the loop's
-    vectors run well along the batch or along space (`packed_keeps_vectors`), or I then the
+    vectors run well along the batch or along space, or run along rows of whole vectors for
+    a batch of 2 to 7 (`packed_keeps_vectors`), or I then the
     output's order where the loop is one trip, fused by XLA into one loop over the output
     (`one_trip`); for `row_loop`
     with the weights on the dot's left, [rhs spatial..., O, I]; otherwise [rhs spatial..., I,

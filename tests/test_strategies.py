@@ -431,7 +431,7 @@ def test_batch_vectors_where_rows_vectorize_poorly_and_the_batch_is_whole_vector
 def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector_or_the_batch_small() -> None:
     """With O = 8 (one vector of f32) prepacking keeps batch vectors and rows of whole vectors
     ([I, O, spatial...]); ragged rows and wider O pack O-minor, except that rows of whole
-    vectors are kept for a batch of 2 to 7 whatever O."""
+    vectors, 16 positions or more, are kept for a batch of 2 to 7 whatever O."""
 
     def order(batch, spatial, out_features=8, window=(3, 3)):
         lhs_shape = (batch, 4, *spatial)
@@ -450,6 +450,7 @@ def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector_or_the_batch_s
     assert order(7, (32, 32), out_features=16, window=(7, 7)) == (1, 0, 2, 3)
     assert order(1, (32, 32), out_features=16) == (1, 2, 3, 0)  # one image: O minor
     assert order(4, (30, 30), out_features=16) == (1, 2, 3, 0)  # ragged rows: O minor
+    assert order(4, (8, 8), out_features=64) == (1, 2, 3, 0)  # rows of 8 positions: O minor
 
 
 def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
