@@ -415,11 +415,10 @@ def trip_channels(spec: ConvSpec) -> int:
     if group == 0:
         whole_windows = spec.patch_size >= 2 * updates
         return 2 if whole_windows and large_accumulator(spec) else 1
-    channels = spec.patch_size // math.prod(spec.filter_shape)
     paired_rows = (
         group is not None
         and 2 * updates <= MAX_WINDOW_GROUP
-        and channels % 2 == 0
+        and spec.in_features % 2 == 0
         and accumulator_elements(spec) >= PAIRED_ROWS_MIN_ACCUMULATOR
     )
     return 2 if paired_rows else 1

@@ -207,8 +207,8 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
 
     acc = irbuild.broadcast(irbuild.zero_scalar(acc_dtype, loc=loc), acc_shape, [], loc=loc)
     window = math.prod(spec.filter_shape)
-    # Trips over channel groups cover whole groups; the last channels' rows are peeled.
-    trips = total // unroll if group is None else total // window // channels * (window // updates)
+    # Grouped trips cover whole channel groups; the last channel's rows, if odd, are peeled.
+    trips = total // unroll if group is None else spec.in_features // channels * (window // updates)
 
     def scaled(value: ir.Value, factor: int) -> ir.Value:
         return stablehlo.MulOp(value, index(factor), loc=loc).result
@@ -218,17 +218,19 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
 
     def unrolled(i, values):
         acc, source, rhs = values
-        if group is not None:
-            first, leading = decompose(i, range(group))
-        if group is not None and channels > 1 and group > 0:
-            # Trip i = g * (window / updates) + l, for channel pair g and leading offsets l,
-            # covers l's offsets in channels 2g and 2g + 1: its first row is
-            # 2g * window + l * updates = i * updates + g * window.
-            base = stablehlo.AddOp(scaled(i, updates), scaled(first, window), loc=loc).result
-        else:
+        if group is None:
             base = scaled(i, unroll)
-        if group is not None and channels > 1:  # trip i starts at channel first * channels
-            first = scaled(first, channels)
+        else:
+            first, leading = decompose(i, range(group))
+            # Trip i = g * (window / updates) + l, for channel group g and leading offsets l,
+            # covers l's offsets in channels g * channels onward: its first row is
+            # g * channels * window + l * updates, which is i * unroll for one channel or
+            # whole windows, and i * updates + g * window for a pair of window rows.
+            if channels > 1 and group > 0:
+                base = stablehlo.AddOp(scaled(i, updates), scaled(first, window), loc=loc).result
+            else:
+                base = scaled(i, unroll)
+            first = scaled(first, channels) if channels > 1 else first
         for j in range(unroll):
             # Rows of one channel's offsets are consecutive; the next channel's are a window on.
             step, within = divmod(j, updates)

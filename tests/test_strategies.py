@@ -451,6 +451,8 @@ def test_prepacked_weights_keep_good_vectors_when_o_is_one_vector_or_the_batch_s
     assert order(1, (32, 32), out_features=16) == (1, 2, 3, 0)  # one image: O minor
     assert order(4, (30, 30), out_features=16) == (1, 2, 3, 0)  # ragged rows: O minor
     assert order(4, (8, 8), out_features=64) == (1, 2, 3, 0)  # rows of 8 positions: O minor
+    (kept,) = [layer for layer in LAYERS if layer[0].endswith("_rows_kept")]  # its parity layer
+    assert packed_keeps_vectors(layer_spec(kept))
 
 
 def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
