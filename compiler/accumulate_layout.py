@@ -380,7 +380,8 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
 
 def trip_channels(spec: ConvSpec) -> int:
     """How many input channels one accumulate_loop trip covers: 1, or 2 where the trip groups
-    a whole window (`loop_trip`) over a large accumulator, or where it groups part of the
+    a whole window (`loop_trip`) over a large accumulator or over short rows
+    (`short_row_windows`), or where it groups part of the
     window (a row, at most half `MAX_WINDOW_GROUP` offsets) over an even number of channels
     and an accumulator of `PAIRED_ROWS_MIN_ACCUMULATOR` elements or more.
 
@@ -414,7 +415,7 @@ def trip_channels(spec: ConvSpec) -> int:
     group, updates = loop_trip(spec)
     if group == 0:
         whole_windows = spec.patch_size >= 2 * updates
-        return 2 if whole_windows and large_accumulator(spec) else 1
+        return 2 if whole_windows and large_accumulator(spec) or short_row_windows(spec) else 1
     paired_rows = (
         group is not None
         and 2 * updates <= MAX_WINDOW_GROUP
@@ -422,6 +423,44 @@ def trip_channels(spec: ConvSpec) -> int:
         and accumulator_elements(spec) >= PAIRED_ROWS_MIN_ACCUMULATOR
     )
     return 2 if paired_rows else 1
+
+
+def short_row_windows(spec: ConvSpec) -> bool:
+    """Whether accumulate_loop's whole-window trips run their vectors along short rows.
+
+    That is: each trip is one channel's whole window of at least `GROUP_OFFSETS` offsets
+    (`loop_trip`), the vectors run along an output row of 2 to one vector's positions in
+    the user's layout (`vector_dim_in_rhs_layout`), and there are an even number of at least
+    4 channels, which `trip_channels` then pairs whatever the accumulator's size.
+
+    Such trips of one channel ran 1.3-4x slower than trips of two, also over small
+    accumulators, in the user's OIHW layout (2026-11-28, AVX-512 Xeon, A/B in one process,
+    3x3 SAME, one channel -> two, runs in separate processes split by "/"): b1 c128 8x8
+    O=128 6.4/8.3/6.8/7.6 -> 1.6/2.6/2.5/2.2 ms, b2 c128 8x8 O=64 5.0/2.6/2.6/2.5 ->
+    1.2/1.2/1.1/1.1, b8 c32 8x8 O=32 0.97/0.95/0.89 -> 0.42/0.44/0.39, b4 c64 8x8 1.85 ->
+    0.81, b1 c64 8x8 0.85 -> 0.51, b1 c32 8x8 0.30 -> 0.21, b4 c16 8x8 O=64 0.54 -> 0.35, b1
+    c16 8x8 O=32 0.18 -> 0.12, b1 c64 8x8 O=16 0.24 -> 0.19, b1 c64 16x8 1.41 -> 0.84, b1 c64
+    16x16 stride 2 1.02 -> 0.64, b4 c64 10x10 VALID 1.22 -> 0.68, b1 c64 7x7 0.68/0.71 ->
+    0.54/0.55, b1 c128 6x6 2.04 -> 1.69, b1 c256 4x4 5.9/2.2/3.0/3.0 -> 4.7/2.2/2.1/2.1, b2
+    c64 4x4 O=128 0.69 -> 0.68, 1D b1 c64 8 k9 0.15 -> 0.12. Weights prepacked O-minor run
+    their vectors along O and were not affected (b1 c128 8x8: 1.5 ms either way). Not paired,
+    as not measured to pay: rows of 10 to 16 positions (b1 c64 O=64: 10x10 0.86 -> 0.89,
+    12x12 1.19/1.05/1.11 -> 1.01/1.28/1.21, 14x14 1.03 -> 0.87, 16x16 1.29 -> 1.14 and O=16
+    0.45 -> 0.47; b1 c32 24x24 O=16 0.51 -> 0.63), vectors along O (NHWC b2 c32 16x16 0.80
+    -> 0.91) or the batch (b16 c16 8x8 O=16: a tie), and 2x2 windows (b1 c64 8x8 0.39/0.43
+    -> 0.53/0.49, where four channels made 0.30/0.28). Four or eight channels per trip tied
+    with two (b1 c128 8x8: 1.55 ms), sixteen lost (5.6).
+    """
+    group, updates = loop_trip(spec)
+    dim = vector_dim_in_rhs_layout(spec)
+    return (
+        group == 0
+        and updates >= GROUP_OFFSETS
+        and isinstance(dim, int)
+        and 1 < spec.out_spatial[dim] <= vector_lanes(spec)
+        and spec.in_features % 2 == 0
+        and spec.in_features >= 4
+    )
 
 
 def one_trip(spec: ConvSpec) -> bool:

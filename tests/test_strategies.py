@@ -19,9 +19,11 @@ import localconv
 from localconv.accumulate_layout import (
     TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
+    large_accumulator,
     loop_trip,
     one_trip,
     packed_keeps_vectors,
+    short_row_windows,
     stride_phases,
     transposes_rhs,
     trip_channels,
@@ -74,6 +76,10 @@ LAYERS = [
         {"rhs_dilation": (1, 2, 1)},
     ),
     ("b8_c16_55x55_7x7_s2_phased_paired_rows", (8, 16, 55, 55), 16, (2, 2), "VALID", (7, 7), NCHW, {}),
+    # Whole 3x3 windows of two channels over rows of at most one vector (`short_row_windows`),
+    # whatever the accumulator's size: 8x8 outputs, and 8x8 from a stride of 2.
+    ("b1_c64_8x8_3x3_o64_short_rows", (1, 64, 8, 8), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
+    ("b1_c32_16x16_3x3_s2_short_rows", (1, 32, 16, 16), 32, (2, 2), "SAME", (3, 3), NCHW, {}),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -502,8 +508,9 @@ def test_a_small_rhs_is_transposed_in_the_call_for_a_large_batch() -> None:
 
 def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     """`trip_channels`: two channels per trip where a trip groups the whole window and the
-    accumulator has at least 2**18 elements, or a window row of at most 8 offsets over an even
-    channel count and at least 2**16 elements; one otherwise."""
+    accumulator has at least 2**18 elements or its vectors run along rows of at most one
+    vector (over an even channel count of at least 4), or a window row of at most 8 offsets
+    over an even channel count and at least 2**16 elements; one otherwise."""
 
     def channels(batch, in_features, window, spatial=(32, 32), out_features=32):
         lhs_shape = (batch, in_features, *spatial)
@@ -523,6 +530,16 @@ def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     assert channels(8, 8, (9, 9)) == ((1, 9), 1)  # 18 offsets: more than MAX_WINDOW_GROUP
     assert channels(8, 8, (5, 5, 5), (16, 16, 16), 8) == ((2, 5), 2)
     assert channels(32, 64, (5,), (256,), 64) == ((0, 5), 2)
+    # Short rows: 8 or 4 positions pair whole windows of a small accumulator; 16 do not,
+    # nor do windows of fewer than 8 offsets, odd channel counts or two channels in all.
+    assert channels(1, 64, (3, 3), (8, 8), 64) == ((0, 9), 2)
+    assert channels(2, 64, (3, 3), (4, 4), 128) == ((0, 9), 2)
+    assert channels(1, 8, (9,), (8,), 64) == ((0, 9), 2)
+    assert channels(1, 64, (3, 3), (16, 16), 64) == ((0, 9), 1)
+    assert channels(1, 64, (2, 2), (8, 8), 64) == ((0, 4), 1)
+    assert channels(1, 63, (3, 3), (8, 8), 64) == ((0, 9), 1)
+    assert channels(1, 2, (3, 3), (8, 8), 64) == ((0, 9), 1)
+    assert channels(16, 16, (3, 3), (8, 8), 16) == ((0, 9), 1)  # vectors along the batch
     # Two channels in all: that trip is the whole contraction, which is not transposed and
     # prepacks in the output's order (I, O, H, W).
     two = localconv.ConvSpec.from_arguments(
@@ -534,6 +551,9 @@ def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     paired = [layer_spec(layer) for layer in LAYERS if "paired_rows" in layer[0]]
     assert len(paired) == 4 and all(loop_trip(s)[0] > 0 and trip_channels(s) == 2 for s in paired)
     assert stride_phases(paired[-1])
+    short = [layer_spec(layer) for layer in LAYERS if layer[0].endswith("_short_rows")]
+    assert len(short) == 2 and all(short_row_windows(s) and trip_channels(s) == 2 for s in short)
+    assert all(not large_accumulator(s) for s in short)
 
 
 @pytest.mark.xla
