@@ -54,8 +54,8 @@ MAX_WINDOW_GROUP = 16
 # accumulate_loop's trips cover a group of window offsets (a window row) in two channels
 # from this accumulator size on (elements; see `trip_channels`).
 PAIRED_ROWS_MIN_ACCUMULATOR = 2**16
-# accumulate_loop puts N just before a minor O from this batch size on (measured, see
-# `accumulator_order`).
+# accumulate_loop puts N just before a minor O from this batch size on whatever O and rhs's
+# layout (measured, see `batch_next_to_minor_o`).
 BATCH_BEFORE_MINOR_O_MIN = 8
 # XLA CPU's default vector width on x86 (256-bit registers, also on AVX-512 machines, unless
 # asked for 512: see `fills_wide_vectors`), which the layout rules count lanes in, and the
@@ -329,7 +329,11 @@ def packed_keeps_vectors(spec: ConvSpec) -> bool:
     38.4 (40.6), b4 c8 33x16 3x3 with lhs and rhs dilation 0.34 -> 0.27 (0.28). Rows of 8
     positions lost (b4 c16 8x8 3x3 O=64 0.36 -> 0.62, b4 c64 8x8 O=256 2.10 -> 6.42), as did
     a batch of one (O-minor: b1 c16 5x5 1.12 against 1.19 in the user's layout, b1 c32 64x64
-    3x3 2.29 against 2.44).
+    3x3 2.29 against 2.44). Since an O-minor accumulator puts such a batch next to O where O
+    is two vectors or more (`batch_next_to_minor_o`), O-minor packing ties with the kept
+    rows there (same machine, O-minor against kept: b4 c32 3x3 O=32 1.74 against 1.63 ms,
+    b4 c16 7x7 2.04 against 2.20, b4 c16 3x3 O=64 1.82 against 1.64, b4 c16 24x24 O=128 1.95
+    against 2.27, b2 c64 16x16 O=256 7.8 against 7.7, 6 more within 5%), so the rule stays.
     """
     dim = vector_dim_in_rhs_layout(spec)
     lanes = vector_lanes(spec)
@@ -494,18 +498,15 @@ def window_group(filter_shape: tuple[int, ...], offsets: int) -> int | None:
     return m if 1 < size <= MAX_WINDOW_GROUP else None
 
 
-def accumulator_order(
-    tokens: list, batch: int, rows_per_trip: int, rhs_row_stride: int, batch_minor: bool = False
-) -> list:
-    """accumulate_loop's accumulator dims: rhs's dims without I ("O" or a spatial index), + "N".
+def accumulator_order(spec: ConvSpec, tokens: list, rows_per_trip: int, batch_minor: bool = False) -> list:
+    """accumulate_loop's accumulator dims: rhs's dims without I (`tokens`: "O" or a spatial
+    index, in rhs's order), + "N".
 
     With vectors along the batch (`batch_minor`, see `batch_vectors`) N goes last.
-    Before a minor O, N goes next to it, so that the fused update walks the batch while one
-    rhs slice is in L1 (prepacked [I, HW, O]: 7.1 -> 3.8 ms), except that a batch under
-    `BATCH_BEFORE_MINOR_O_MIN` makes that loop too short to pay (b2 3D: 2.5 -> 4.1 ms) and N
-    goes first. Before a minor spatial dim, N goes right after O (the update walks acc and
+    Before a minor O, N goes next to it where `batch_next_to_minor_o`, else first.
+    Before a minor spatial dim, N goes right after O (the update walks acc and
     the patch rows in order), unless the rhs rows one trip reads (`rows_per_trip`, each
-    `rhs_row_stride` bytes after the last) fall into one L1 set: a multiple of
+    a row of rhs after the last) fall into one L1 set: a multiple of
     `L1_SET_STRIDE` apart and more of them than `L1_WAYS`. Re-read once per batch element,
     they then evict each other, and N goes next to the minor dim so that each row is reused
     while it is in L1 (b8 3x3 32x32 OIHW: 4.7 -> 3.7 ms, b2 3x3x3 16^3: 1.7 -> 1.4; at 40x40
@@ -513,15 +514,44 @@ def accumulator_order(
     """
     if batch_minor:
         return [*tokens, "N"]
+    perms = spec.dimension_numbers
+    rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
     minor_is_o = tokens[-1] == "O"
     aliasing = rhs_row_stride % L1_SET_STRIDE == 0 and rows_per_trip > L1_WAYS
-    if minor_is_o and batch >= BATCH_BEFORE_MINOR_O_MIN or not minor_is_o and aliasing:
+    if minor_is_o and batch_next_to_minor_o(spec) or not minor_is_o and aliasing:
         at = len(tokens) - 1
     elif minor_is_o:
         at = 0
     else:
         at = tokens.index("O") + 1
     return [*tokens[:at], "N", *tokens[at:]]
+
+
+def batch_next_to_minor_o(spec: ConvSpec) -> bool:
+    """Whether accumulate_loop's accumulator puts N just before a minor O, or else first.
+
+    Next to O, the fused update walks the batch while one rhs slice is in L1 (prepacked [I,
+    HW, O]: 7.1 -> 3.8 ms). It does so from a batch of `BATCH_BEFORE_MINOR_O_MIN`, and from
+    a batch of 2 where O is at least two vectors or rhs's rows are interleaved (I is not its
+    major dim, e.g. HWIO: a trip then reads a short slice at each position, which N first
+    would fetch again for every batch element). A/B in one process (2026-11-28, AVX-512
+    Xeon, N first -> next to O, user HWIO layout / prepacked [I, spatial..., O]): b4 c32
+    32x32 3x3 O=32 6.18 -> 2.36 ms / 2.51 -> 1.53, b2 c32 32x32 2.70 -> 2.10 / 1.58 -> 1.26,
+    b6 c32 16x16 1.34 -> 0.95 / 0.88 -> 0.76, b2 c64 16x16 O=64 2.15 -> 1.87, b4 c64 3.06 ->
+    2.00, b3 c16 24x24 O=24 0.84 -> 0.60 / 0.77 -> 0.50, b4 c16 32x32 5x5 O=16 2.37 -> 1.52 /
+    1.70 -> 1.20, b4 c8 32x32 7x7 O=16 2.38 -> 1.25 / 1.70 -> 1.13, b2 1D c64 256 k5 1.60 ->
+    1.12 / 1.10 -> 1.03, b2 c8 16^3 3x3x3 O=16 4.73 -> 3.46 / 2.48 -> 1.73; prepacked OIHW b4
+    c16 63x63 9x9 O=16 23.2 -> 11.5. With O = 8 the user's HWIO layout won too (b4 c16 32x32
+    3x3 1.22 -> 0.71, b4 c4 12^3 3x3x3 1.79 -> 0.80, b4 c8 20x20 7x7 1.26 -> 0.73, b2 c8
+    32x32 0.45 -> 0.41, b2 c8 16^3 5.7 -> 5.4), but prepacked weights lost (0.22 -> 0.37,
+    0.57 -> 0.63, 0.49 -> 0.74, b2 c8 16^3 1.38-1.61 -> 2.11-2.18; b4 c4 12^3 won, 0.94 ->
+    0.76): that inner loop of 8 lanes is too short to pay.
+    """
+    if spec.batch >= BATCH_BEFORE_MINOR_O_MIN:
+        return True
+    interleaved_rows = spec.dimension_numbers.rhs[1] != 0
+    wide = spec.out_features >= 2 * vector_lanes(spec)
+    return spec.batch >= 2 and (interleaved_rows or wide)
 
 
 def row_strides(spec: ConvSpec) -> tuple[int, ...]:

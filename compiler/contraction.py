@@ -38,7 +38,7 @@ import numpy as np
 from jaxlib.mlir import ir
 from jaxlib.mlir.dialects import stablehlo
 
-from . import irbuild, shapes
+from . import irbuild
 from .accumulate_layout import (
     accumulate_loop_builds_patches,
     accumulate_loop_packed_order,
@@ -141,8 +141,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     group, updates = loop_trip(spec)
     channels = trip_channels(spec)
     unroll = trip_rows(spec)
-    rhs_row_stride = math.prod(spec.rhs_shape[perms.rhs[1] + 1 :]) * shapes.itemsize(spec.rhs_dtype)
-    acc_tokens = accumulator_order(tokens, spec.batch, unroll, rhs_row_stride, batch_minor)
+    acc_tokens = accumulator_order(spec, tokens, unroll, batch_minor)
     extent_of = dict(zip(tokens, extents, strict=True)) | {"N": batch}
     acc_shape = [extent_of[t] for t in acc_tokens]
 

@@ -69,6 +69,21 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    (2.4 MFLOP): 14.0 against 19.1; b8 c128 (2.4 MFLOP): 23.0 against 23.2. Above it the
    result is mixed: b8 c256 O=256 (9.4 MFLOP): 55 against 66 for the loop, but b32 c128
    (9.4 MFLOP): 57 against 41 and b48 8x8 c128 (14 MFLOP): 18.4 against 15.4.
+   Also with a batch of one, from `MATVEC_DOT_FLOPS` per position (K * O >= 32768): each
+   position's matrix-vector product then streams its [K, O] slice of rhs, where the loop
+   reads a trip's rows at every position, and JAX's own lowering, a batched dot too, ran
+   faster than the loop on some such layers. A/B in one process (2026-11-28, AVX-512 Xeon,
+   user HWIO layout, loop against dot, with JAX): c64 32x32 3x3 O=64 9.6-9.8 ms against
+   7.5-7.9 (JAX 9.1-9.9), c128 16x16 O=128 7.9 against 6.5 (JAX 7.6), c64 16x16 O=64
+   1.27-1.41 against 1.06-1.12, c256 8x8 6.1 against 5.6, c96 16x16 3.7 against 3.1, c64
+   16x16 5x5 O=64 6.8 against 4.7 (JAX 6.0), c64 16x16 7x7 O=32 7.0 against 5.3, 1D c128
+   256 k3 2.0 against 1.2, 3D c32 12^3 3x3x3 O=64 28 against 19, c64 32x32 stride 2 1.51
+   against 1.35. Below it the loop won (c40 24x24 3x3 O=64, 46 kFLOP: 2.4 against 2.8; c32
+   24x24 5x5 O=32: 2.8 against 3.7; c16 63x63 9x9: 24 against 40; c32 32x32 3x3: 1.7
+   against 2.0; 3D c16 16^3 3x3x3 O=32: 16 against 24), and from a batch of 2 it won or tied
+   (b2 c64 16x16 5x5 O=64: 7.9 against 10.0; b2 c64 32x32 3x3: 16.9 against 16.7).
+   Prepacked, the dot was 0.8-1.6x the loop's speed on these layers (3D c32: 19.4 against
+   15.2; c64 16x16 5x5: 4.1 against 6.5).
 3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
    of rhs on every call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9
    OIHW: 13 ms against 170 for the batched dot and 213 for JAX's lowering); with HWIO and
@@ -127,6 +142,7 @@ MANY_POSITIONS = 16
 WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
+MATVEC_DOT_FLOPS = 2**16
 REDUCE_MAX_FLOPS = 48_000_000
 ROW_LOOP_MIN_FLOPS = 4_000_000
 
@@ -284,6 +300,13 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             "batched_dot",
             f"rhs spatial dims lead: the dot reads rhs in place ({per_position:,} FLOPs per position "
             f">= {DOT_MATMUL_FLOPS:,})",
+            cost,
+        )
+    if spec.batch == 1 and per_position >= MATVEC_DOT_FLOPS:
+        return StrategyChoice(
+            "batched_dot",
+            f"batch 1 and rhs spatial dims lead: the dot streams rhs in place, one position's "
+            f"{per_position:,} FLOPs >= {MATVEC_DOT_FLOPS:,} after another",
             cost,
         )
     return StrategyChoice(

@@ -19,10 +19,13 @@ import localconv
 from localconv.accumulate_layout import (
     TRANSPOSED_RHS_MAX_BYTES,
     accumulate_loop_vector_dim,
+    accumulator_order,
+    batch_next_to_minor_o,
     large_accumulator,
     loop_trip,
     one_trip,
     packed_keeps_vectors,
+    rhs_tokens,
     short_row_windows,
     stride_phases,
     transposes_rhs,
@@ -35,6 +38,7 @@ from localconv.cost_model import (
     LARGE_BATCH,
     LARGE_MATMUL_FLOPS,
     MANY_POSITIONS,
+    MATVEC_DOT_FLOPS,
     REDUCE_MAX_FLOPS,
     candidate_strategies,
     choose_strategy,
@@ -80,6 +84,10 @@ LAYERS = [
     # whatever the accumulator's size: 8x8 outputs, and 8x8 from a stride of 2.
     ("b1_c64_8x8_3x3_o64_short_rows", (1, 64, 8, 8), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     ("b1_c32_16x16_3x3_s2_short_rows", (1, 32, 16, 16), 32, (2, 2), "SAME", (3, 3), NCHW, {}),
+    # HWIO at batch 4: the accumulator puts N next to the minor O (`batch_next_to_minor_o`);
+    # at batch 1 with K * O >= 32768 the cost model picks the batched dot.
+    ("b4_c16_32x32_3x3_hwio_batch_next_to_o", (4, 32, 32, 16), 32, (1, 1), "SAME", (3, 3), NHWC, {}),
+    ("b1_c64_16x16_3x3_o64_hwio_matvec", (1, 16, 16, 64), 64, (1, 1), "SAME", (3, 3), NHWC, {}),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -108,6 +116,20 @@ LAYERS = [
         {"lhs_dilation": (2, 1), "rhs_dilation": (1, 2)},
     ),
 ]
+
+
+def hwio_3x3(batch: int, in_features: int, spatial: int, out_features: int) -> localconv.ConvSpec:
+    """A NHWC/HWIO layer with 3x3 SAME windows over a square input."""
+    return localconv.ConvSpec.from_arguments(
+        (batch, spatial, spatial, in_features),
+        "float32",
+        (spatial, spatial, 9 * in_features, out_features),
+        "float32",
+        (1, 1),
+        "SAME",
+        (3, 3),
+        dimension_numbers=NHWC,
+    )
 
 
 def operands(layer):
@@ -165,20 +187,21 @@ def test_cost_model_rules() -> None:
     assert choose_strategy(specs["b8_c32_32x32_3x3_oihw"]).strategy == "accumulate_loop"
     assert choose_strategy(specs["b8_c32_32x32_3x3_hwio"]).strategy == "accumulate_loop"
 
-    def b16_c64_16x16_hwio(out_features: int) -> localconv.ConvSpec:
-        return localconv.ConvSpec.from_arguments(
-            (16, 16, 16, 64),
-            "float32",
-            (16, 16, 576, out_features),
-            "float32",
-            (1, 1),
-            "SAME",
-            (3, 3),
-            dimension_numbers=NHWC,
-        )
+    def c64_16x16_hwio(batch: int, out_features: int) -> localconv.ConvSpec:
+        return hwio_3x3(batch, 64, 16, out_features)
 
-    assert choose_strategy(b16_c64_16x16_hwio(64)).strategy == "accumulate_loop"  # 1.2 MFLOP/position
-    assert choose_strategy(b16_c64_16x16_hwio(256)).strategy == "batched_dot"  # 4.7 MFLOP/position
+    assert choose_strategy(c64_16x16_hwio(16, 64)).strategy == "accumulate_loop"  # 1.2 MFLOP/position
+    assert choose_strategy(c64_16x16_hwio(16, 256)).strategy == "batched_dot"  # 4.7 MFLOP/position
+    # Batch 1 with rhs's spatial dims leading: the dot from 2**16 FLOPs per position.
+    matvec = choose_strategy(specs["b1_c64_16x16_3x3_o64_hwio_matvec"])
+    assert matvec.strategy == "batched_dot" and f"{2 * 576 * 64:,} FLOPs >= 65,536" in matvec.reason
+    assert 2 * 576 * 64 >= MATVEC_DOT_FLOPS > 2 * 576 * 48
+    assert choose_strategy(c64_16x16_hwio(1, 48)).strategy == "accumulate_loop"
+    assert choose_strategy(c64_16x16_hwio(2, 64)).strategy == "accumulate_loop"
+    oihw = localconv.ConvSpec.from_arguments(
+        (1, 64, 16, 16), "float32", (64, 576, 16, 16), "float32", (1, 1), "SAME", (3, 3)
+    )
+    assert choose_strategy(oihw).strategy == "accumulate_loop"
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "accumulate_loop"
     assert accumulate_loop_vector_dim(specs["b64_c8_20x20_7x7_s2"]) == "N"
@@ -554,6 +577,31 @@ def test_trips_cover_two_channels_of_whole_windows_or_window_rows() -> None:
     short = [layer_spec(layer) for layer in LAYERS if layer[0].endswith("_short_rows")]
     assert len(short) == 2 and all(short_row_windows(s) and trip_channels(s) == 2 for s in short)
     assert all(not large_accumulator(s) for s in short)
+
+
+def test_batch_goes_next_to_a_minor_o_from_batch_2_where_o_is_wide_or_rows_interleave() -> None:
+    """`batch_next_to_minor_o` and `accumulator_order` with a minor O: N next to O from batch 8,
+    and from batch 2 where O is two vectors or more or rhs's I is not its major dim."""
+
+    def hwio(batch, out_features):
+        return hwio_3x3(batch, 8, 16, out_features)
+
+    def order(spec):
+        return accumulator_order(spec, rhs_tokens(spec), 9)
+
+    for batch, out_features in ((2, 8), (4, 16), (8, 8)):  # interleaved rows, whatever O
+        assert batch_next_to_minor_o(hwio(batch, out_features))
+        assert order(hwio(batch, out_features)) == [0, 1, "N", "O"]
+    assert order(hwio(1, 16)) == ["N", 0, 1, "O"]
+    # Prepacked [I, H, W, O] (I major): from batch 2 only with O of two vectors or more.
+    packed = {o: packed_spec(hwio(4, o), "accumulate_loop") for o in (8, 16)}
+    assert all(s.dimension_numbers.rhs[1] == 0 and rhs_tokens(s)[-1] == "O" for s in packed.values())
+    assert order(packed[16]) == [0, 1, "N", "O"] and order(packed[8]) == ["N", 0, 1, "O"]
+    assert order(packed_spec(hwio(8, 8), "accumulate_loop")) == [0, 1, "N", "O"]
+    # The parity layer named for it runs its accumulator that way.
+    (layer,) = [layer for layer in LAYERS if layer[0].endswith("_batch_next_to_o")]
+    spec = layer_spec(layer)
+    assert spec.batch < 8 and accumulate_loop_vector_dim(spec) is None and batch_next_to_minor_o(spec)
 
 
 @pytest.mark.xla
