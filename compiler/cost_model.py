@@ -11,6 +11,24 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
 0.10.2), every strategy timed on every case, and from A/B runs of the two loops on 35 more
 large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core AVX-512 Xeon,
 2026-11-27):
+0. `row_loop` for a layer of few output positions (`few_positions_of_small_matmuls`: at
+   most `FEW_POSITIONS`, from a batch of `FEW_POSITIONS_MIN_BATCH`, under
+   `FEW_POSITIONS_MAX_FLOPS` per position, so rhs has at most 1.2 MB to move per call):
+   it makes one trip per output row, where the accumulate loop makes many trips of little
+   work each. Against the accumulate loop (2026-11-28, AVX-512 Xeon, A/B in one process,
+   VALID unless given; JAX's lowering had beaten the loop on 3 of them): b32 c8 8x8 7x7
+   O=16 (2x2 positions) 0.351 -> 0.136 ms, NHWC 0.353 -> 0.146, b32 c16 4x4 3x3 0.160 ->
+   0.111, b16 c8 8x8 3x3 stride 2 0.184 -> 0.145, b16 c8 9x9 7x7 0.295 -> 0.162, b16 c16
+   5x5 3x3 O=32 0.200 -> 0.137, b64 c8 8x8 7x7 0.286 -> 0.173, b128 c16 4x4 3x3 0.210 ->
+   0.155, NHWC b64 c16 5x5 O=32 0.228 -> 0.203, b32 c32 3x3 (one position) a tie; then, on
+   layers not used to set it: b32 c16 7x7 5x5 0.382 -> 0.182, b32 c24 3x3 SAME 0.249 ->
+   0.157, 1D b32 c16 12 k5 0.175 -> 0.113, 3D b16 c8 4^3 3x3x3 0.250 -> 0.121, b48 c8 6x6
+   3x3 SAME stride 2 0.166 -> 0.142, b16 c64 4x4 3x3 O=32 0.290 -> 0.174, b16 c16 9x9 7x7
+   O=32 0.484 -> 0.499. Past its limits the accumulate loop won or tied: b16 c64 4x4 3x3
+   O=64 (1.2 MFLOP per position) 0.330 against 0.368; with 16 positions the result was
+   mixed (b16 c8 12x12 5x5 stride 2: 0.129 against 0.160; b32 c8 10x10 7x7 O=8: 0.332
+   against 0.218); at batch 8 or less it won or tied (b8 c16 8x8 7x7: 0.225 against 0.219;
+   b1 layers by 1.1-5x).
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - when each position's [N, K] x [K, O] matmul has at least `LARGE_MATMUL_FLOPS`, which
      runs near XLA's sgemm rate: with fewer than `MANY_POSITIONS` positions `position_loop`,
@@ -143,6 +161,9 @@ WIDE_MIN_O = 32
 WIDE_MIN_K = 256
 DOT_MATMUL_FLOPS = 4_000_000
 MATVEC_DOT_FLOPS = 2**16
+FEW_POSITIONS = 9
+FEW_POSITIONS_MIN_BATCH = 16
+FEW_POSITIONS_MAX_FLOPS = 2**20
 REDUCE_MAX_FLOPS = 48_000_000
 ROW_LOOP_MIN_FLOPS = 4_000_000
 
@@ -227,6 +248,16 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         )
     budget = default_memory_budget() if memory_budget is None else memory_budget
     per_position = 2 * spec.batch * spec.patch_size * spec.out_features
+    if few_positions_of_small_matmuls(spec) and fits_memory_budget(spec, "row_loop", budget):
+        positions = math.prod(spec.out_spatial)
+        return StrategyChoice(
+            "row_loop",
+            f"{positions} <= {FEW_POSITIONS} output positions, batch {spec.batch} >= "
+            f"{FEW_POSITIONS_MIN_BATCH} and {per_position:,} FLOPs per position < "
+            f"{FEW_POSITIONS_MAX_FLOPS:,}: a batched dot per row in a few trips beats the "
+            "accumulate loop's many small ones",
+            cost,
+        )
     if spec.batch >= LARGE_BATCH:
         positions = math.prod(spec.out_spatial)
         large = f"{per_position:,} FLOPs per position >= {LARGE_MATMUL_FLOPS:,}"
@@ -364,6 +395,22 @@ def fits_memory_budget(spec: ConvSpec, strategy: str, memory_budget: int | None 
     if strategy == "accumulate_loop":
         return not accumulate_loop_builds_patches(spec) or estimate(spec).patch_bytes <= budget
     return True
+
+
+def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:
+    """Whether `spec` has at most `FEW_POSITIONS` output positions, a batch of at least
+    `FEW_POSITIONS_MIN_BATCH` and under `FEW_POSITIONS_MAX_FLOPS` per position.
+
+    Its rhs, which `row_loop` moves once per call, then has K * O * positions < 2**19 / 16 *
+    9 elements (at most 1.2 MB of f32).
+    """
+    per_position = 2 * spec.batch * spec.patch_size * spec.out_features
+    return (
+        spec.num_spatial > 0
+        and 0 < math.prod(spec.out_spatial) <= FEW_POSITIONS
+        and spec.batch >= FEW_POSITIONS_MIN_BATCH
+        and per_position < FEW_POSITIONS_MAX_FLOPS
+    )
 
 
 def awkward_vectors(spec: ConvSpec) -> str | None:

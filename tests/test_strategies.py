@@ -88,6 +88,8 @@ LAYERS = [
     # at batch 1 with K * O >= 32768 the cost model picks the batched dot.
     ("b4_c16_32x32_3x3_hwio_batch_next_to_o", (4, 32, 32, 16), 32, (1, 1), "SAME", (3, 3), NHWC, {}),
     ("b1_c64_16x16_3x3_o64_hwio_matvec", (1, 16, 16, 64), 64, (1, 1), "SAME", (3, 3), NHWC, {}),
+    # Few output positions (3x3) at batch 32: the cost model picks the row loop.
+    ("b32_c16_7x7_5x5_few_positions", (32, 16, 7, 7), 16, (1, 1), "VALID", (5, 5), NCHW, {}),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -202,6 +204,25 @@ def test_cost_model_rules() -> None:
         (1, 64, 16, 16), "float32", (64, 576, 16, 16), "float32", (1, 1), "SAME", (3, 3)
     )
     assert choose_strategy(oihw).strategy == "accumulate_loop"
+    # At most 9 output positions from batch 16, small matmuls and rhs: the row loop.
+    few = choose_strategy(specs["b32_c16_7x7_5x5_few_positions"])
+    assert few.strategy == "row_loop" and "9 <= 9 output positions, batch 32 >= 16" in few.reason
+
+    def few_positions(batch, in_features, out_features, spatial):
+        return localconv.ConvSpec.from_arguments(
+            (batch, in_features, spatial, spatial),
+            "float32",
+            (out_features, in_features * 9, spatial - 2, spatial - 2),
+            "float32",
+            (1, 1),
+            "VALID",
+            (3, 3),
+        )
+
+    assert choose_strategy(few_positions(16, 16, 32, 5)).strategy == "row_loop"  # 147 kFLOP/position
+    assert choose_strategy(few_positions(8, 16, 32, 5)).strategy == "accumulate_loop"  # batch 8
+    assert choose_strategy(few_positions(16, 16, 32, 6)).strategy == "accumulate_loop"  # 16 positions
+    assert choose_strategy(few_positions(16, 64, 64, 4)).strategy == "accumulate_loop"  # 1.2 MFLOP
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "accumulate_loop"
     assert accumulate_loop_vector_dim(specs["b64_c8_20x20_7x7_s2"]) == "N"
