@@ -102,6 +102,15 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    (b2 c64 16x16 5x5 O=64: 7.9 against 10.0; b2 c64 32x32 3x3: 16.9 against 16.7).
    Prepacked, the dot was 0.8-1.6x the loop's speed on these layers (3D c32: 19.4 against
    15.2; c64 16x16 5x5: 4.1 against 6.5).
+   Also `batched_dot` where the accumulate loop would be one trip whose output's minor dim
+   is not rhs's (`one_trip_across_rhs`: mixed layouts, NCHW with HWIO weights or NHWC with
+   OIHW): XLA fuses that trip with the transpose to the output layout into one loop that
+   reads rhs across its minor dim. A/B in one process (2026-11-28, AVX-512 Xeon, 1x1 VALID
+   unless given, loop -> dot, JAX's lowering): NCHW/HWIO b8 c16 32x32 O=64 18.8 -> 0.92 ms
+   (0.99), b1 c16 64x64 O=16 1.25 -> 0.32 (0.33), b16 c8 16x16 O=32 0.53 -> 0.20 (0.22), b8
+   c1 32x32 3x3 SAME 1.18 -> 0.48 (0.70); NHWC/OIHW b4 c16 32x32 O=32 2.31 -> 0.69 (0.62), b1
+   c16 32x32 O=64 2.64 -> 1.01 (0.88), b8 c1 32x32 3x3 1.28 -> 0.56 (0.82). There a loop of
+   two trips of 8 rows, which XLA does not fuse that way, ran 0.43-0.45 ms.
 3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
    of rhs on every call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9
    OIHW: 13 ms against 170 for the batched dot and 213 for JAX's lowering); with HWIO and
@@ -148,9 +157,11 @@ from .accumulate_layout import (
     accumulate_loop_builds_patches,
     accumulate_loop_vector_dim,
     fills_wide_vectors,
+    one_trip,
+    rhs_tokens,
     short_or_strided_rows,
 )
-from .contraction import STRATEGIES
+from .contraction import STRATEGIES, out_tokens
 from .row_loop import row_loop_outer_dim
 from .spec import ConvSpec
 
@@ -319,6 +330,13 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             f"patches would take {cost.patch_bytes:,} bytes, over the {budget:,}-byte budget",
             cost,
         )
+    if one_trip_across_rhs(spec):
+        return StrategyChoice(
+            "batched_dot",
+            "the accumulate loop would be one trip, which XLA fuses into one loop over the output, "
+            "reading rhs across its minor dim",
+            cost,
+        )
     if not rhs_spatial_leading(spec):
         return StrategyChoice(
             "accumulate_loop",
@@ -395,6 +413,17 @@ def fits_memory_budget(spec: ConvSpec, strategy: str, memory_budget: int | None 
     if strategy == "accumulate_loop":
         return not accumulate_loop_builds_patches(spec) or estimate(spec).patch_bytes <= budget
     return True
+
+
+def one_trip_across_rhs(spec: ConvSpec) -> bool:
+    """Whether accumulate_loop would make one trip (`one_trip`) whose output's minor dim is not
+    rhs's minor dim other than I (e.g. NCHW with HWIO weights, NHWC with OIHW).
+
+    XLA fuses that trip (and a loop of two, which it unrolls) with the transpose to the
+    output layout into one loop over the output, which then reads rhs across its minor dim,
+    element by element.
+    """
+    return spec.num_spatial > 0 and one_trip(spec) and rhs_tokens(spec)[-1] != out_tokens(spec)[-1]
 
 
 def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:

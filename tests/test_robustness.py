@@ -46,7 +46,17 @@ from localconv_cases import spec_of
 
 import localconv
 from localconv.contraction import STRATEGIES, STRATEGY_ATTRIBUTE
-from localconv.cost_model import DOT_MATMUL_FLOPS, LARGE_BATCH, REDUCE_MAX_FLOPS, choose_strategy, estimate
+from localconv.cost_model import (
+    DOT_MATMUL_FLOPS,
+    LARGE_BATCH,
+    MATVEC_DOT_FLOPS,
+    REDUCE_MAX_FLOPS,
+    choose_strategy,
+    estimate,
+    few_positions_of_small_matmuls,
+    one_trip_across_rhs,
+    row_patch_bytes,
+)
 from localconv.explain import explain
 from localconv.lowering.pass_base import ops_where
 from localconv.lowering.pipelines import default_pipeline
@@ -75,13 +85,22 @@ def test_patches_over_the_budget_use_position_loop(case: strategies.Case, margin
     assert batch < LARGE_BATCH  # so only the layout and the budget decide
     rhs_spatial_leading = max(case.layout.rhs[2:]) < min(case.layout.rhs[:2])
     per_position = 2 * batch * case.contraction_length * case.rhs_shape[case.layout.rhs[0]]
-    dot = rhs_spatial_leading and per_position >= DOT_MATMUL_FLOPS
+    dot = (
+        rhs_spatial_leading
+        and (per_position >= DOT_MATMUL_FLOPS or batch == 1 and per_position >= MATVEC_DOT_FLOPS)
+        or one_trip_across_rhs(spec)
+    )
+    # Few positions of small matmuls take the row loop, which holds one row of patches.
+    rows = few_positions_of_small_matmuls(spec)
     fits = choose_strategy(spec, "cpu", memory_budget=expected)
-    assert fits.strategy == ("batched_dot" if dot else "accumulate_loop")
+    assert fits.strategy == ("row_loop" if rows else "batched_dot" if dot else "accumulate_loop")
     if expected:
         over = choose_strategy(spec, "cpu", memory_budget=expected - margin)
-        assert over.strategy == "position_loop"
-        assert f"{expected:,} bytes" in over.reason
+        if rows and row_patch_bytes(spec) <= expected - margin:
+            assert over.strategy == "row_loop"
+        else:
+            assert over.strategy == "position_loop"
+            assert f"{expected:,} bytes" in over.reason
     # Other backends ignore the host's memory budget: on GPU the fused reduce for small
     # layers whose rhs spatial dims do not lead, else the batched dot; on TPU the batched dot.
     reduce = not rhs_spatial_leading and estimate(spec).flops <= REDUCE_MAX_FLOPS

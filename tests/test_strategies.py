@@ -43,6 +43,7 @@ from localconv.cost_model import (
     candidate_strategies,
     choose_strategy,
     estimate,
+    one_trip_across_rhs,
     row_patch_bytes,
 )
 from localconv.lowering.pipelines import default_pipeline
@@ -90,6 +91,19 @@ LAYERS = [
     ("b1_c64_16x16_3x3_o64_hwio_matvec", (1, 16, 16, 64), 64, (1, 1), "SAME", (3, 3), NHWC, {}),
     # Few output positions (3x3) at batch 32: the cost model picks the row loop.
     ("b32_c16_7x7_5x5_few_positions", (32, 16, 7, 7), 16, (1, 1), "VALID", (5, 5), NCHW, {}),
+    # Mixed layouts whose accumulate loop would be one trip reading rhs across its minor dim:
+    # the cost model picks the batched dot.
+    (
+        "b8_c16_32x32_1x1_nchw_hwio",
+        (8, 16, 32, 32),
+        64,
+        (1, 1),
+        "VALID",
+        (1, 1),
+        ("NCHW", "HWIO", "NCHW"),
+        {},
+    ),
+    ("b8_c1_32x32_3x3_nhwc_oihw", (8, 32, 32, 1), 32, (1, 1), "SAME", (3, 3), ("NHWC", "OIHW", "NHWC"), {}),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -204,6 +218,19 @@ def test_cost_model_rules() -> None:
         (1, 64, 16, 16), "float32", (64, 576, 16, 16), "float32", (1, 1), "SAME", (3, 3)
     )
     assert choose_strategy(oihw).strategy == "accumulate_loop"
+    # One trip whose output's minor dim is not rhs's: the batched dot, in both mixed layouts;
+    # matching layouts keep the loop's one trip.
+    for name in ("b8_c16_32x32_1x1_nchw_hwio", "b8_c1_32x32_3x3_nhwc_oihw"):
+        assert one_trip(specs[name]) and one_trip_across_rhs(specs[name])
+        across = choose_strategy(specs[name])
+        assert across.strategy == "batched_dot" and "reading rhs across its minor dim" in across.reason
+    for name in (
+        "b8_c16_32x32_1x1_one_trip",
+        "b4_c12_24x24_1x1_one_trip_hwio",
+        "b16_c16_24x16_1x1_one_trip_odd",
+    ):
+        assert one_trip(specs[name]) and not one_trip_across_rhs(specs[name])
+        assert choose_strategy(specs[name]).strategy == "accumulate_loop"
     # At most 9 output positions from batch 16, small matmuls and rhs: the row loop.
     few = choose_strategy(specs["b32_c16_7x7_5x5_few_positions"])
     assert few.strategy == "row_loop" and "9 <= 9 output positions, batch 32 >= 16" in few.reason
