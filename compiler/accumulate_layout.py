@@ -467,6 +467,18 @@ def short_row_windows(spec: ConvSpec) -> bool:
     )
 
 
+def loop_trips(spec: ConvSpec) -> int:
+    """How many trips accumulate_loop's while loop makes; the rows they leave are peeled after it.
+
+    Trips of a group of window offsets (`loop_trip`) cover whole groups of `trip_channels`
+    channels; unrolled trips take `trip_rows` consecutive rows.
+    """
+    group, updates = loop_trip(spec)
+    if group is None:
+        return spec.patch_size // trip_rows(spec)
+    return spec.in_features // trip_channels(spec) * (math.prod(spec.filter_shape) // updates)
+
+
 def one_trip(spec: ConvSpec) -> bool:
     """Whether accumulate_loop's first trip covers the whole contraction: then it is no loop.
 

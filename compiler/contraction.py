@@ -46,6 +46,7 @@ from .accumulate_layout import (
     accumulator_dtype,
     accumulator_order,
     loop_trip,
+    loop_trips,
     rhs_tokens,
     row_strides,
     stride_phases,
@@ -207,7 +208,7 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     acc = irbuild.broadcast(irbuild.zero_scalar(acc_dtype, loc=loc), acc_shape, [], loc=loc)
     window = math.prod(spec.filter_shape)
     # Grouped trips cover whole channel groups; the last channel's rows, if odd, are peeled.
-    trips = total // unroll if group is None else spec.in_features // channels * (window // updates)
+    trips = loop_trips(spec)
 
     def scaled(value: ir.Value, factor: int) -> ir.Value:
         return stablehlo.MulOp(value, index(factor), loc=loc).result

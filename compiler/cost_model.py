@@ -102,15 +102,19 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    (b2 c64 16x16 5x5 O=64: 7.9 against 10.0; b2 c64 32x32 3x3: 16.9 against 16.7).
    Prepacked, the dot was 0.8-1.6x the loop's speed on these layers (3D c32: 19.4 against
    15.2; c64 16x16 5x5: 4.1 against 6.5).
-   Also `batched_dot` where the accumulate loop would be one trip whose output's minor dim
-   is not rhs's (`one_trip_across_rhs`: mixed layouts, NCHW with HWIO weights or NHWC with
-   OIHW): XLA fuses that trip with the transpose to the output layout into one loop that
-   reads rhs across its minor dim. A/B in one process (2026-11-28, AVX-512 Xeon, 1x1 VALID
-   unless given, loop -> dot, JAX's lowering): NCHW/HWIO b8 c16 32x32 O=64 18.8 -> 0.92 ms
-   (0.99), b1 c16 64x64 O=16 1.25 -> 0.32 (0.33), b16 c8 16x16 O=32 0.53 -> 0.20 (0.22), b8
-   c1 32x32 3x3 SAME 1.18 -> 0.48 (0.70); NHWC/OIHW b4 c16 32x32 O=32 2.31 -> 0.69 (0.62), b1
-   c16 32x32 O=64 2.64 -> 1.01 (0.88), b8 c1 32x32 3x3 1.28 -> 0.56 (0.82). There a loop of
-   two trips of 8 rows, which XLA does not fuse that way, ran 0.43-0.45 ms.
+   Also `batched_dot`, whatever the batch (this rule comes first), where the accumulate
+   loop would make at most one trip and the output's minor dim is not rhs's
+   (`one_trip_across_rhs`: mixed layouts, NCHW with HWIO weights or NHWC with OIHW): XLA
+   drops the loop and fuses its trip, the rows peeled after it and the transpose to the
+   output layout into one loop that reads rhs across its minor dim. A/B in one process
+   (2026-11-28, AVX-512 Xeon, 1x1 VALID unless given, loop -> dot, JAX's lowering):
+   NCHW/HWIO b8 c16 32x32 O=64 18.8 -> 0.92 ms (0.99), b1 c16 64x64 O=16 1.25 -> 0.32
+   (0.33), b16 c8 16x16 O=32 0.53 -> 0.20 (0.22), b128 c8 16x16 O=16 0.97 -> 0.84 (0.81),
+   b8 c1 32x32 3x3 SAME 1.18 -> 0.48 (0.70), b8 c3 3x3 (a trip of two channels, the third
+   peeled) 11.0 -> 0.88 (1.41); NHWC/OIHW b4 c16 32x32 O=32 2.31 -> 0.69 (0.62), b1 c16
+   O=64 2.64 -> 1.01 (0.88), b8 c1 3x3 1.28 -> 0.56 (0.82), b8 c3 3x3 15.5 -> 1.22 (1.69),
+   b32 c3 64x64 3x3 O=128 2586 -> 83 (95), b64 c3 32x32 3x3 125 -> 5.2 (10.4). For
+   NHWC/OIHW 1x1 a loop of two trips of 8 rows, which XLA kept, ran 0.43-0.45 ms.
 3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
    of rhs on every call, while the loop reads rhs once in its own layout (b1 c16 63x63 9x9
    OIHW: 13 ms against 170 for the batched dot and 213 for JAX's lowering); with HWIO and
@@ -157,7 +161,7 @@ from .accumulate_layout import (
     accumulate_loop_builds_patches,
     accumulate_loop_vector_dim,
     fills_wide_vectors,
-    one_trip,
+    loop_trips,
     rhs_tokens,
     short_or_strided_rows,
 )
@@ -269,6 +273,13 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             "accumulate loop's many small ones",
             cost,
         )
+    if one_trip_across_rhs(spec) and fits_memory_budget(spec, "batched_dot", budget):
+        return StrategyChoice(
+            "batched_dot",
+            "the accumulate loop would be at most one trip, which XLA fuses into one loop over the output, "
+            "reading rhs across its minor dim",
+            cost,
+        )
     if spec.batch >= LARGE_BATCH:
         positions = math.prod(spec.out_spatial)
         large = f"{per_position:,} FLOPs per position >= {LARGE_MATMUL_FLOPS:,}"
@@ -328,13 +339,6 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         return StrategyChoice(
             "position_loop",
             f"patches would take {cost.patch_bytes:,} bytes, over the {budget:,}-byte budget",
-            cost,
-        )
-    if one_trip_across_rhs(spec):
-        return StrategyChoice(
-            "batched_dot",
-            "the accumulate loop would be one trip, which XLA fuses into one loop over the output, "
-            "reading rhs across its minor dim",
             cost,
         )
     if not rhs_spatial_leading(spec):
@@ -416,14 +420,16 @@ def fits_memory_budget(spec: ConvSpec, strategy: str, memory_budget: int | None 
 
 
 def one_trip_across_rhs(spec: ConvSpec) -> bool:
-    """Whether accumulate_loop would make one trip (`one_trip`) whose output's minor dim is not
-    rhs's minor dim other than I (e.g. NCHW with HWIO weights, NHWC with OIHW).
+    """Whether accumulate_loop's loop would make at most one trip (`loop_trips`; the rest of
+    the contraction peeled after it) and the output's minor dim is not rhs's minor dim other
+    than I (e.g. NCHW with HWIO weights, NHWC with OIHW).
 
-    XLA fuses that trip (and a loop of two, which it unrolls) with the transpose to the
-    output layout into one loop over the output, which then reads rhs across its minor dim,
+    XLA then drops the loop and fuses its trip, the peeled rows and the transpose to the
+    output layout into one loop over the output, which reads rhs across its minor dim,
     element by element.
     """
-    return spec.num_spatial > 0 and one_trip(spec) and rhs_tokens(spec)[-1] != out_tokens(spec)[-1]
+    across = rhs_tokens(spec)[-1] != out_tokens(spec)[-1]
+    return spec.num_spatial > 0 and across and loop_trips(spec) <= 1
 
 
 def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:

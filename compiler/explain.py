@@ -7,6 +7,7 @@ import platform
 from .accumulate_layout import (
     accumulate_loop_vector_dim,
     loop_trip,
+    loop_trips,
     one_trip,
     stride_phases,
     transposes_rhs,
@@ -35,7 +36,7 @@ def vectors(spec: ConvSpec) -> str:
 
 
 def trips(spec: ConvSpec) -> str:
-    """How the accumulate loop walks the contraction (`loop_trip`, `trip_channels`, `trip_rows`), in words."""
+    """How the accumulate loop walks the contraction (`loop_trip`, `trip_channels`, `loop_trips`)."""
     rows = spec.patch_size
     if one_trip(spec):
         fused = "no loop (XLA fuses it into one loop over the output)"
@@ -43,7 +44,8 @@ def trips(spec: ConvSpec) -> str:
     group, updates = loop_trip(spec)
     channels = trip_channels(spec)
     unroll = trip_rows(spec)
-    count, peeled = divmod(rows, unroll)
+    count = loop_trips(spec)
+    peeled = rows - count * unroll
     if group is None:
         each = f"{unroll} consecutive contraction rows"
     else:

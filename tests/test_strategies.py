@@ -23,6 +23,7 @@ from localconv.accumulate_layout import (
     batch_next_to_minor_o,
     large_accumulator,
     loop_trip,
+    loop_trips,
     one_trip,
     packed_keeps_vectors,
     rhs_tokens,
@@ -104,6 +105,17 @@ LAYERS = [
         {},
     ),
     ("b8_c1_32x32_3x3_nhwc_oihw", (8, 32, 32, 1), 32, (1, 1), "SAME", (3, 3), ("NHWC", "OIHW", "NHWC"), {}),
+    # ... and one trip of two channels' windows with the third channel's rows peeled after it.
+    (
+        "b8_c3_32x32_3x3_nchw_hwio_peeled",
+        (8, 3, 32, 32),
+        32,
+        (1, 1),
+        "SAME",
+        (3, 3),
+        ("NCHW", "HWIO", "NCHW"),
+        {},
+    ),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -220,8 +232,12 @@ def test_cost_model_rules() -> None:
     assert choose_strategy(oihw).strategy == "accumulate_loop"
     # One trip whose output's minor dim is not rhs's: the batched dot, in both mixed layouts;
     # matching layouts keep the loop's one trip.
-    for name in ("b8_c16_32x32_1x1_nchw_hwio", "b8_c1_32x32_3x3_nhwc_oihw"):
-        assert one_trip(specs[name]) and one_trip_across_rhs(specs[name])
+    for name in (
+        "b8_c16_32x32_1x1_nchw_hwio",
+        "b8_c1_32x32_3x3_nhwc_oihw",
+        "b8_c3_32x32_3x3_nchw_hwio_peeled",
+    ):
+        assert loop_trips(specs[name]) <= 1 and one_trip_across_rhs(specs[name])
         across = choose_strategy(specs[name])
         assert across.strategy == "batched_dot" and "reading rhs across its minor dim" in across.reason
     for name in (
