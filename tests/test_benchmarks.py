@@ -118,7 +118,12 @@ def test_targets_summary_of_hand_made_results() -> None:
     compute = result("compute", 10**7, 10**10, jax_ms=100.0, localconv_ms=50.0, prepacked_ms=25.0)
     summary = load_runner().target_summary([memory, compute], rates)
     assert summary["geomean_speedup"] == pytest.approx(math.sqrt(4.0 * 2.0))
-    assert summary["slowest_speedup"] == pytest.approx(2.0)
+    assert summary["slowest_speedup"] == pytest.approx(2.0) and summary["slower_than_jax"] == []
+    slower = result("slower", 10**9, 10**9, jax_ms=10.0, localconv_ms=20.0, prepacked_ms=15.0)
+    assert load_runner().target_summary([memory, slower], rates)["slower_than_jax"] == ["slower"]
+    assert "; below: slower)" in load_runner().format_summary(
+        load_runner().target_summary([memory, slower], rates), 2
+    )
     assert summary["median_x_roofline"] == pytest.approx((20.0 / 10.0 + 50.0 / 10.0) / 2)
     assert summary["memory_bound_prepacked_median_x_roofline"] == pytest.approx(15.0 / 10.0)
     assert summary["sgemm_fraction"] == {"compute": [pytest.approx(0.2), pytest.approx(0.4)]}
@@ -204,10 +209,42 @@ def test_several_processes_end_to_end(tmp_path) -> None:
     assert len(times) == 2 and result["localconv_ms"] == pytest.approx(sum(times) / 2)
 
 
+def test_random_layers_are_reproducible_valid_and_bounded() -> None:
+    """`--random N --seed S`: the same seed draws the same layers, each a valid spec within the
+    sweep's bounds, with distinct names; different seeds draw different layers."""
+    load_runner()
+    random_layers = importlib.import_module("benchmarks.random_layers")
+    cases = random_layers.random_cases(40, seed=3)
+    assert cases == random_layers.random_cases(40, seed=3) != random_layers.random_cases(40, seed=4)
+    assert len({case.name for case in cases}) == 40
+    for case in cases:
+        spec = case.spec()
+        rhs_bytes = 4 * math.prod(spec.rhs_shape)
+        assert random_layers.MIN_RHS_BYTES <= rhs_bytes <= random_layers.MAX_RHS_BYTES, case.name
+        assert 2 * math.prod(spec.out_shape) * spec.patch_size <= random_layers.MAX_FLOPS, case.name
+        assert math.prod(spec.out_spatial) > 0
+    assert {case.dimension_numbers for case in cases} == set(random_layers.LAYOUTS)
+
+
+@pytest.mark.xla
+def test_random_layers_end_to_end(tmp_path) -> None:
+    out = tmp_path / "random.json"
+    run = run_benchmarks("--random", "1", "--seed", "0", "--repeat", "1", "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    results = json.loads(out.read_text())
+    assert results["machine"]["random"] == {"layers": 1, "seed": 0}
+    (result,) = results["results"]
+    assert result["case"] == "r0_b32_c32_o32_8x8_3x3_s1_d1_same_nchw_oihw"
+    assert result["max_abs_error"] < 1e-3 and result["speedup"] > 0
+    assert f"| {result['case']} |" in run.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("--cases", "no_such_case"), "unknown case no_such_case; the cases are: face_9x9_b1"),
+        (("--random", "2", "--cases", "face_9x9_b1"), "--random and --cases exclude each other"),
+        (("--random", "-1"), "--random must be at least 1, got -1"),
         (("--repeat", "0"), "--repeat must be at least 1, got 0"),
         (("--processes", "0"), "--processes must be at least 1, got 0"),
     ],
