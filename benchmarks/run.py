@@ -341,9 +341,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.random < 0:
-        parser.error(f"--random must be at least 1, got {args.random}")
+        parser.error(f"--random must be a number of layers (0: the suite), got {args.random}")
     if args.random and args.cases:
         parser.error("--random and --cases exclude each other")
+    if args.seed and not args.random:
+        parser.error("--seed needs --random")
     suite = random_cases(args.random, args.seed) if args.random else list(CASES)
     if args.json is None:
         args.json = "benchmarks/results_random.json" if args.random else "benchmarks/results.json"

@@ -286,14 +286,17 @@ def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
     """rhs's dims (major first) in the layout weights prepacked for `accumulate_loop` take.
 
     [I, O, spatial...] where that keeps the loop's vectors (`packed_keeps_vectors`), else
-    [I, spatial..., O]: each trip then reads one contiguous slice. With `one_trip`, XLA's one
-    loop over the output reads rhs in the output's order, so the packed weights take it,
-    after I: O-minor packing read them with strided loads there (2026-11-28, A/B in one
-    process, O-minor against output order: b1 c16 64x64 1x1 1.14 ms against 0.26; b64 c16 8x8
-    1x1 0.84 against 0.16; b8 c1 32x32 3x3 0.31 against 0.16; NHWC b8 c16 16x16 1x1 a tie).
+    [I, spatial..., O]: each trip then reads one contiguous slice. With at most one loop
+    trip (`loop_trips`: `one_trip`, or one trip and rows peeled after it), XLA drops the loop
+    and fuses the updates into one loop over the output, which reads rhs in the output's
+    order, so the packed weights take it, after I: O-minor packing read them with strided
+    loads there (2026-11-28, A/B in one process, O-minor against output order: b1 c16 64x64
+    1x1 1.14 ms against 0.26; b64 c16 8x8 1x1 0.84 against 0.16; b8 c1 32x32 3x3 0.31
+    against 0.16; NHWC b8 c16 16x16 1x1 a tie; one trip and peeled rows, O-minor: b64 c3
+    32x32 3x3 67.7 ms and b64 c24 16x16 1x1 4.9 against 3.6 and 0.49 in the user's layout).
     """
     perms = spec.dimension_numbers
-    if one_trip(spec):
+    if loop_trips(spec) <= 1:
         by_output = sorted([(perms.out[1], perms.rhs[0]), *zip(perms.out[2:], perms.rhs[2:], strict=True)])
         return (perms.rhs[1], *(rhs_dim for _, rhs_dim in by_output))
     if packed_keeps_vectors(spec):
@@ -437,7 +440,7 @@ def short_row_windows(spec: ConvSpec) -> bool:
     the user's layout (`vector_dim_in_rhs_layout`), and there are an even number of at least
     4 channels, which `trip_channels` then pairs whatever the accumulator's size.
 
-    Such trips of one channel ran 1.3-4x slower than trips of two, also over small
+    Such trips of one channel ran 1.01-4x slower than trips of two (17 layers), also over small
     accumulators, in the user's OIHW layout (2026-11-28, AVX-512 Xeon, A/B in one process,
     3x3 SAME, one channel -> two, runs in separate processes split by "/"): b1 c128 8x8
     O=128 6.4/8.3/6.8/7.6 -> 1.6/2.6/2.5/2.2 ms, b2 c128 8x8 O=64 5.0/2.6/2.6/2.5 ->
@@ -465,6 +468,12 @@ def short_row_windows(spec: ConvSpec) -> bool:
         and spec.in_features % 2 == 0
         and spec.in_features >= 4
     )
+
+
+def loop_spec(spec: ConvSpec) -> ConvSpec:
+    """The convolution accumulate_loop builds its loop for: `spec`, with rhs in its packed
+    order where the loop transposes it in the call (`transposes_rhs`)."""
+    return spec.with_rhs_order(accumulate_loop_packed_order(spec)) if transposes_rhs(spec) else spec
 
 
 def loop_trips(spec: ConvSpec) -> int:

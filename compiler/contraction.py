@@ -45,6 +45,7 @@ from .accumulate_layout import (
     accumulate_loop_vector_dim,
     accumulator_dtype,
     accumulator_order,
+    loop_spec,
     loop_trip,
     loop_trips,
     rhs_tokens,
@@ -97,9 +98,8 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     Where `transposes_rhs`, rhs is first transposed to its packed layout, once per call.
     """
     if transposes_rhs(spec):
-        order = accumulate_loop_packed_order(spec)
-        rhs = irbuild.transpose(rhs, order, loc=loc)
-        spec = spec.with_rhs_order(order)
+        rhs = irbuild.transpose(rhs, accumulate_loop_packed_order(spec), loc=loc)
+        spec = loop_spec(spec)
     perms = spec.dimension_numbers
     n = spec.num_spatial
     tokens = rhs_tokens(spec)

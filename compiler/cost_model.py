@@ -102,11 +102,14 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    (b2 c64 16x16 5x5 O=64: 7.9 against 10.0; b2 c64 32x32 3x3: 16.9 against 16.7).
    Prepacked, the dot was 0.8-1.6x the loop's speed on these layers (3D c32: 19.4 against
    15.2; c64 16x16 5x5: 4.1 against 6.5).
-   Also `batched_dot`, whatever the batch (this rule comes first), where the accumulate
-   loop would make at most one trip and the output's minor dim is not rhs's
-   (`one_trip_across_rhs`: mixed layouts, NCHW with HWIO weights or NHWC with OIHW): XLA
-   drops the loop and fuses its trip, the rows peeled after it and the transpose to the
-   output layout into one loop that reads rhs across its minor dim. A/B in one process
+   Also `batched_dot`, whatever the batch (ahead of every rule but rule 0, and only where
+   its patches fit the memory budget), where the accumulate loop would make at most one
+   trip and the output's minor dim is not rhs's (`one_trip_across_rhs`: mixed layouts, NCHW
+   with HWIO weights or NHWC with OIHW): XLA drops the loop and fuses its trip, the rows
+   peeled after it and the transpose to the output layout into one loop that reads rhs
+   across its minor dim. It judges rhs in the user's layout even where the loop transposes
+   rhs in the call (`transposes_rhs`), as XLA fuses that transpose into the same loop: NCHW
+   with OIHW weights at b64 c3 3x3 ran 3.4-3.6 ms so, against 5.9-6.3 for the dot. A/B in one process
    (2026-11-28, AVX-512 Xeon, 1x1 VALID unless given, loop -> dot, JAX's lowering):
    NCHW/HWIO b8 c16 32x32 O=64 18.8 -> 0.92 ms (0.99), b1 c16 64x64 O=16 1.25 -> 0.32
    (0.33), b16 c8 16x16 O=32 0.53 -> 0.20 (0.22), b128 c8 16x16 O=16 0.97 -> 0.84 (0.81),

@@ -6,6 +6,7 @@ import platform
 
 from .accumulate_layout import (
     accumulate_loop_vector_dim,
+    loop_spec,
     loop_trip,
     loop_trips,
     one_trip,
@@ -37,6 +38,7 @@ def vectors(spec: ConvSpec) -> str:
 
 def trips(spec: ConvSpec) -> str:
     """How the accumulate loop walks the contraction (`loop_trip`, `trip_channels`, `loop_trips`)."""
+    spec = loop_spec(spec)
     rows = spec.patch_size
     if one_trip(spec):
         fused = "no loop (XLA fuses it into one loop over the output)"

@@ -211,12 +211,11 @@ def test_several_processes_end_to_end(tmp_path) -> None:
 
 def test_random_layers_are_reproducible_valid_and_bounded() -> None:
     """`--random N --seed S`: the same seed draws the same layers, each a valid spec within the
-    sweep's bounds, with distinct names; different seeds draw different layers."""
+    sweep's bounds; different seeds draw different layers."""
     load_runner()
     random_layers = importlib.import_module("benchmarks.random_layers")
     cases = random_layers.random_cases(40, seed=3)
     assert cases == random_layers.random_cases(40, seed=3) != random_layers.random_cases(40, seed=4)
-    assert len({case.name for case in cases}) == 40
     for case in cases:
         spec = case.spec()
         rhs_bytes = 4 * math.prod(spec.rhs_shape)
@@ -234,7 +233,7 @@ def test_random_layers_end_to_end(tmp_path) -> None:
     results = json.loads(out.read_text())
     assert results["machine"]["random"] == {"layers": 1, "seed": 0}
     (result,) = results["results"]
-    assert result["case"] == "r0_b32_c32_o32_8x8_3x3_s1_d1_same_nchw_oihw"
+    assert result["case"].startswith("r0_b")
     assert result["max_abs_error"] < 1e-3 and result["speedup"] > 0
     assert f"| {result['case']} |" in run.stdout
 
@@ -244,7 +243,8 @@ def test_random_layers_end_to_end(tmp_path) -> None:
     [
         (("--cases", "no_such_case"), "unknown case no_such_case; the cases are: face_9x9_b1"),
         (("--random", "2", "--cases", "face_9x9_b1"), "--random and --cases exclude each other"),
-        (("--random", "-1"), "--random must be at least 1, got -1"),
+        (("--random", "-1"), "--random must be a number of layers (0: the suite), got -1"),
+        (("--seed", "3"), "--seed needs --random"),
         (("--repeat", "0"), "--repeat must be at least 1, got 0"),
         (("--processes", "0"), "--processes must be at least 1, got 0"),
     ],

@@ -90,6 +90,9 @@ LAYERS = [
     # at batch 1 with K * O >= 32768 the cost model picks the batched dot.
     ("b4_c16_32x32_3x3_hwio_batch_next_to_o", (4, 32, 32, 16), 32, (1, 1), "SAME", (3, 3), NHWC, {}),
     ("b1_c64_16x16_3x3_o64_hwio_matvec", (1, 16, 16, 64), 64, (1, 1), "SAME", (3, 3), NHWC, {}),
+    # One loop trip of two channels' 3x3 windows, the third channel peeled: prepacked in the
+    # output's order, like a single trip (XLA fuses both into one loop over the output).
+    ("b64_c3_32x32_3x3_one_loop_trip", (64, 3, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
     # Few output positions (3x3) at batch 32: the cost model picks the row loop.
     ("b32_c16_7x7_5x5_few_positions", (32, 16, 7, 7), 16, (1, 1), "VALID", (5, 5), NCHW, {}),
     # Mixed layouts whose accumulate loop would be one trip reading rhs across its minor dim:
@@ -240,6 +243,9 @@ def test_cost_model_rules() -> None:
         assert loop_trips(specs[name]) <= 1 and one_trip_across_rhs(specs[name])
         across = choose_strategy(specs[name])
         assert across.strategy == "batched_dot" and "reading rhs across its minor dim" in across.reason
+    peeled = specs["b64_c3_32x32_3x3_one_loop_trip"]
+    assert loop_trips(peeled) == 1 and not one_trip(peeled)
+    assert packed_order(peeled, "accumulate_loop") == (1, 0, 2, 3)
     for name in (
         "b8_c16_32x32_1x1_one_trip",
         "b4_c12_24x24_1x1_one_trip_hwio",
@@ -348,7 +354,7 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         perms = spec.dimension_numbers
         strategy = choose_strategy(spec).strategy
         order = packed_order(spec)
-        if strategy == "accumulate_loop" and one_trip(spec):
+        if strategy == "accumulate_loop" and loop_trips(spec) <= 1:
             assert order[0] == perms.rhs[1], layer[0]  # I first; the rest is checked by hand below
         elif strategy == "accumulate_loop" and packed_keeps_vectors(spec):
             assert order == (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:])), layer[0]
