@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from localconv.cost_model import estimate
+
 from .suite import Case
 
 LAYOUTS = (
@@ -42,10 +44,9 @@ def random_cases(count: int, seed: int) -> list[Case]:
     while len(cases) < count:
         case = draw(rng)
         spec = case.spec()
-        rhs_bytes = 4 * math.prod(spec.rhs_shape)
-        flops = 2 * math.prod(spec.out_shape) * spec.patch_size
+        cost = estimate(spec)
         positions = math.prod(spec.out_spatial)
-        if positions and MIN_RHS_BYTES <= rhs_bytes <= MAX_RHS_BYTES and flops <= MAX_FLOPS:
+        if positions and MIN_RHS_BYTES <= cost.weight_bytes <= MAX_RHS_BYTES and cost.flops <= MAX_FLOPS:
             cases.append(dataclasses.replace(case, name=f"r{len(cases)}_{case.name}"))
     return cases
 

@@ -51,7 +51,6 @@ from .accumulate_layout import (
     rhs_tokens,
     row_strides,
     stride_phases,
-    transposes_rhs,
     trip_channels,
     trip_rows,
     vector_batch,
@@ -97,9 +96,10 @@ def emit_accumulate_loop(spec: ConvSpec, lhs: ir.Value, rhs: ir.Value, *, loc: i
     each of `trip_channels` channels.
     Where `transposes_rhs`, rhs is first transposed to its packed layout, once per call.
     """
-    if transposes_rhs(spec):
+    looped = loop_spec(spec)
+    if looped is not spec:
         rhs = irbuild.transpose(rhs, accumulate_loop_packed_order(spec), loc=loc)
-        spec = loop_spec(spec)
+        spec = looped
     perms = spec.dimension_numbers
     n = spec.num_spatial
     tokens = rhs_tokens(spec)

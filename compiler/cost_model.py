@@ -265,7 +265,7 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             cost,
         )
     budget = default_memory_budget() if memory_budget is None else memory_budget
-    per_position = 2 * spec.batch * spec.patch_size * spec.out_features
+    per_position = position_flops(spec)
     if few_positions_of_small_matmuls(spec) and fits_memory_budget(spec, "row_loop", budget):
         positions = math.prod(spec.out_spatial)
         return StrategyChoice(
@@ -435,6 +435,11 @@ def one_trip_across_rhs(spec: ConvSpec) -> bool:
     return spec.num_spatial > 0 and across and loop_trips(spec) <= 1
 
 
+def position_flops(spec: ConvSpec) -> int:
+    """The FLOPs of one output position's [N, K] x [K, O] matmul, which several rules weigh."""
+    return 2 * spec.batch * spec.patch_size * spec.out_features
+
+
 def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:
     """Whether `spec` has at most `FEW_POSITIONS` output positions, a batch of at least
     `FEW_POSITIONS_MIN_BATCH` and under `FEW_POSITIONS_MAX_FLOPS` per position.
@@ -442,7 +447,7 @@ def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:
     Its rhs, which `row_loop` moves once per call, then has K * O * positions < 2**19 / 16 *
     9 elements (at most 1.2 MB of f32).
     """
-    per_position = 2 * spec.batch * spec.patch_size * spec.out_features
+    per_position = position_flops(spec)
     return (
         spec.num_spatial > 0
         and 0 < math.prod(spec.out_spatial) <= FEW_POSITIONS
