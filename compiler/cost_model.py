@@ -11,24 +11,63 @@ Rules, from `python -m benchmarks --every-strategy` on a 2-core x86 CPU with XLA
 0.10.2), every strategy timed on every case, and from A/B runs of the two loops on 35 more
 large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core AVX-512 Xeon,
 2026-11-27):
-0. `row_loop` for a layer of few output positions (`few_positions_of_small_matmuls`: at
-   most `FEW_POSITIONS`, from a batch of `FEW_POSITIONS_MIN_BATCH`, under
-   `FEW_POSITIONS_MAX_FLOPS` per position, so rhs has at most 1.2 MB to move per call):
-   it makes one trip per output row, where the accumulate loop makes many trips of little
-   work each. Against the accumulate loop (2026-11-28, AVX-512 Xeon, A/B in one process,
-   VALID unless given; JAX's lowering had beaten the loop on 3 of them): b32 c8 8x8 7x7
-   O=16 (2x2 positions) 0.351 -> 0.136 ms, NHWC 0.353 -> 0.146, b32 c16 4x4 3x3 0.160 ->
-   0.111, b16 c8 8x8 3x3 stride 2 0.184 -> 0.145, b16 c8 9x9 7x7 0.295 -> 0.162, b16 c16
-   5x5 3x3 O=32 0.200 -> 0.137, b64 c8 8x8 7x7 0.286 -> 0.173, b128 c16 4x4 3x3 0.210 ->
-   0.155, NHWC b64 c16 5x5 O=32 0.228 -> 0.203, b32 c32 3x3 (one position) a tie; then, on
-   layers not used to set it: b32 c16 7x7 5x5 0.382 -> 0.182, b32 c24 3x3 SAME 0.249 ->
-   0.157, 1D b32 c16 12 k5 0.175 -> 0.113, 3D b16 c8 4^3 3x3x3 0.250 -> 0.121, b48 c8 6x6
-   3x3 SAME stride 2 0.166 -> 0.142, b16 c64 4x4 3x3 O=32 0.290 -> 0.174, b16 c16 9x9 7x7
-   O=32 0.484 -> 0.499. Past its limits the accumulate loop won or tied: b16 c64 4x4 3x3
-   O=64 (1.2 MFLOP per position) 0.330 against 0.368; with 16 positions the result was
-   mixed (b16 c8 12x12 5x5 stride 2: 0.129 against 0.160; b32 c8 10x10 7x7 O=8: 0.332
-   against 0.218); at batch 8 or less it won or tied (b8 c16 8x8 7x7: 0.225 against 0.219;
-   b1 layers by 1.1-5x).
+0. `row_loop` for a layer of few output positions (`few_positions_of_small_matmuls`: at most
+   `FEW_POSITIONS`, from a batch of `FEW_POSITIONS_MIN_BATCH`, under
+   `FEW_POSITIONS_MAX_FLOPS` per position, so rhs has at most 1.2 MB to move per call): it
+   makes one trip per output row, where the accumulate loop makes many trips of little work
+   each. Against the accumulate loop (2026-11-28, AVX-512 Xeon, A/B in one process, VALID
+   unless given; JAX's lowering had beaten the loop on 3 of them): b32 c8 8x8 7x7 O=16 (2x2
+   positions) 0.351 -> 0.136 ms, NHWC 0.353 -> 0.146, b32 c16 4x4 3x3 0.160 -> 0.111, b16 c8
+   8x8 3x3 stride 2 0.184 -> 0.145, b16 c8 9x9 7x7 0.295 -> 0.162, b16 c16 5x5 3x3 O=32 0.200
+   -> 0.137, b64 c8 8x8 7x7 0.286 -> 0.173, b128 c16 4x4 3x3 0.210 -> 0.155, NHWC b64 c16 5x5
+   O=32 0.228 -> 0.203, b32 c32 3x3 (one position) a tie; then, on layers not used to set it:
+   b32 c16 7x7 5x5 0.382 -> 0.182, b32 c24 3x3 SAME 0.249 -> 0.157, 1D b32 c16 12 k5 0.175 ->
+   0.113, 3D b16 c8 4^3 3x3x3 0.250 -> 0.121, b48 c8 6x6 3x3 SAME stride 2 0.166 -> 0.142,
+   b16 c64 4x4 3x3 O=32 0.290 -> 0.174, b16 c16 9x9 7x7 O=32 0.484 -> 0.499. Past its limits
+   the accumulate loop won or tied: b16 c64 4x4 3x3 O=64 (1.2 MFLOP per position) 0.330
+   against 0.368 (rule 0b's position loop: 0.26); with 16 positions the result was mixed (b16
+   c8 12x12 5x5 stride 2: 0.129 against 0.160; b32 c8 10x10 7x7 O=8: 0.332 against 0.218); at
+   batch 8 or less it won or tied (b8 c16 8x8 7x7: 0.225 against 0.219; b1 layers by 1.1-5x).
+0b. For a 2D or 3D layer of few output positions with wide matmuls
+   (`few_positions_of_wide_matmuls`: at most `FEW_POSITIONS`, a batch of
+   `WIDE_FEW_POSITIONS_MIN_BATCH` to below `LARGE_BATCH`, O >= `WIDE_FEW_POSITIONS_MIN_O`),
+   where rule 0 does not apply and the patches fit the memory budget: `position_loop` for one
+   position, or up to `POSITION_LOOP_MAX_POSITIONS` with an OIHW-like rhs (each position's
+   plain matmul reads its [K, O] out of rhs, strided by the few positions) where that slice
+   has at most `POSITION_LOOP_MAX_SLICE` elements (it stays in L2) or the batched dot would
+   transpose much (below), else `batched_dot` where rhs's spatial dims lead or each
+   position's matmul has under `DOT_MATMUL_FLOPS` (the dot transposes an OIHW-like rhs on
+   every call: b12 c96 9x9 7x7 O=192, 21.7 MFLOP per position, 33 MB of rhs: 15.2 ms against
+   6.7 for the accumulate loop and 9.5 for the position loop; b32 c64 5x5 3x3 O=128, 4.7
+   MFLOP: 1.25 against 0.94), else the rules below. The accumulate loop makes a trip per
+   channel and window row whatever the positions, so such layers ran it as hundreds of trips
+   of little work each (b8 c32 8x8 7x7 O=128: 224 trips of 7 updates) and JAX's lowering beat
+   it. A/B in one process (2026-11-28, AVX-512 Xeon, user layout, VALID, accumulate loop ->
+   the rule's choice, JAX's lowering): OIHW, 1 position: b8 c64 3x3 O=256 0.403 -> 0.153 ms
+   (0.324), b16 c128 3x3 O=128 0.407 -> 0.168 (0.385), b4 c128 5x5 O=64 0.235 -> 0.137, b8
+   c256 3x3 O=256 1.56 -> 0.28 (0.77); 4 positions: b8 c128 8x8 7x7 O=128 7.44 -> 2.57
+   (3.99), b8 c32 8x8 7x7 O=128 1.89 -> 0.93 (1.12), b16 c64 4x4 3x3 O=64 0.475 -> 0.26, b32
+   c64 8x8 7x7 O=128 3.27 -> 2.12 (3.49), b8 c64 4x4 2x2 stride 2 0.419 -> 0.151; 8 or 9
+   positions: b4 c32 9x9 7x7 O=256 4.34 -> 2.35 (2.62), b8 c64 5x5 3x3 O=128 1.33 -> 0.72
+   (0.87), 3D b4 c16 4^3 3x3x3 O=64 0.423 -> 0.287; HWIO: b8 c32 8x8 7x7 O=128 0.99 -> 0.40
+   (0.54), b8 c64 5x5 3x3 O=128 0.459 -> 0.343 (0.387), b4 c32 11x11 9x9 O=128 1.56 -> 0.72
+   (1.06), b24 c32 5x5 5x5 O=96 (1 position) 0.596 -> 0.146. Losses: 1-position HWIO at batch
+   8 by 1.1x (b8 c64 7x7 O=64 0.167 -> 0.188). With O < 64 the loop won or tied (NHWC b8 c32
+   8x8 7x7 O=32: 0.157 against 0.252 for the dot), as it did at batch 2 (NHWC b2 c64 7x7
+   O=256, 1 position: 0.214 against 0.304), with 16 positions (b8 c128 8x8 5x5 O=64: 1.51
+   against 3.1) and in 1D, whose rows of up to 9 positions make whole vectors (b8 c64 12 k5
+   O=128: 0.205 against 0.366). With 4 positions and HWIO, and from 8 positions, the dot beat
+   the position loop (HWIO b8 c32 8x8 7x7 O=128: 0.40 against 0.73; b4 c32 9x9 7x7 O=256:
+   2.35 against 4.05), which won or tied with OIHW at one position on all 14 layers (b8 c64
+   3x3 O=256: 0.153 against 0.296; b8 c256 3x3 O=256: 0.28 against 0.71) and at 2-4 positions
+   on all 9 whose [K, O] slices have at most 2**16 elements (b8 c64 4x4 3x3 O=64: 0.186
+   against 0.235; b8 c16 5x5 4x4 O=64: 0.126 against 0.139). With larger slices it lost on 8
+   of 11 by 1.1-1.4x (b8 c32 8x8 7x7 O=128: 1.03-1.24 against 0.88-0.93, JAX 1.05-1.12; b6
+   c48 6x6 5x5 O=128: 0.96 against 0.69; b8 c96 4x4 3x3 O=96: 0.53 against 0.45); it won
+   where each position's matmul has `DOT_MATMUL_FLOPS`, so the dot would transpose megabytes
+   of rhs (b8 c128 8x8 7x7 O=128: 2.57 against 3.13; b32 c64 8x8 7x7 O=128: 2.12 against
+   2.45; but b32 c128 4x4 3x3 O=256: 1.81 against 1.56), and once just below (b12 c32 4x4 3x3
+   O=256: 0.43 against 0.48).
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - when each position's [N, K] x [K, O] matmul has at least `LARGE_MATMUL_FLOPS`, which
      runs near XLA's sgemm rate: with fewer than `MANY_POSITIONS` positions `position_loop`,
@@ -182,6 +221,10 @@ MATVEC_DOT_FLOPS = 2**16
 FEW_POSITIONS = 9
 FEW_POSITIONS_MIN_BATCH = 16
 FEW_POSITIONS_MAX_FLOPS = 2**20
+WIDE_FEW_POSITIONS_MIN_BATCH = 4
+WIDE_FEW_POSITIONS_MIN_O = 64
+POSITION_LOOP_MAX_POSITIONS = 4
+POSITION_LOOP_MAX_SLICE = 2**16
 REDUCE_MAX_FLOPS = 48_000_000
 ROW_LOOP_MIN_FLOPS = 4_000_000
 
@@ -283,6 +326,30 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             "reading rhs across its minor dim",
             cost,
         )
+    if few_positions_of_wide_matmuls(spec) and fits_memory_budget(spec, "batched_dot", budget):
+        positions = math.prod(spec.out_spatial)
+        few = (
+            f"{positions} <= {FEW_POSITIONS} output positions, batch {spec.batch} >= "
+            f"{WIDE_FEW_POSITIONS_MIN_BATCH} and O = {spec.out_features} >= {WIDE_FEW_POSITIONS_MIN_O}"
+        )
+        oihw_like = not rhs_spatial_leading(spec)
+        dot_transposes_much = oihw_like and per_position >= DOT_MATMUL_FLOPS
+        small_slices = spec.patch_size * spec.out_features <= POSITION_LOOP_MAX_SLICE
+        per_position_pays = oihw_like and (small_slices or dot_transposes_much)
+        if positions == 1 or positions <= POSITION_LOOP_MAX_POSITIONS and per_position_pays:
+            return StrategyChoice(
+                "position_loop",
+                f"{few}: one plain matmul per position, each cutting its [K, O] out of rhs, where the "
+                "accumulate loop makes many small trips",
+                cost,
+            )
+        if not dot_transposes_much:
+            return StrategyChoice(
+                "batched_dot",
+                f"{few}: one batched dot over the positions, where the accumulate loop makes many "
+                "small trips",
+                cost,
+            )
     if spec.batch >= LARGE_BATCH:
         positions = math.prod(spec.out_spatial)
         large = f"{per_position:,} FLOPs per position >= {LARGE_MATMUL_FLOPS:,}"
@@ -453,6 +520,19 @@ def few_positions_of_small_matmuls(spec: ConvSpec) -> bool:
         and 0 < math.prod(spec.out_spatial) <= FEW_POSITIONS
         and spec.batch >= FEW_POSITIONS_MIN_BATCH
         and per_position < FEW_POSITIONS_MAX_FLOPS
+    )
+
+
+def few_positions_of_wide_matmuls(spec: ConvSpec) -> bool:
+    """Whether `spec` has two or more spatial dims, at most `FEW_POSITIONS` output positions,
+    a batch of `WIDE_FEW_POSITIONS_MIN_BATCH` to below `LARGE_BATCH` and at least
+    `WIDE_FEW_POSITIONS_MIN_O` output features (rule 0b in the module docstring).
+    """
+    return (
+        spec.num_spatial >= 2
+        and 0 < math.prod(spec.out_spatial) <= FEW_POSITIONS
+        and WIDE_FEW_POSITIONS_MIN_BATCH <= spec.batch < LARGE_BATCH
+        and spec.out_features >= WIDE_FEW_POSITIONS_MIN_O
     )
 
 

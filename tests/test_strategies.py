@@ -95,6 +95,12 @@ LAYERS = [
     ("b64_c3_32x32_3x3_one_loop_trip", (64, 3, 32, 32), 32, (1, 1), "SAME", (3, 3), NCHW, {}),
     # Few output positions (3x3) at batch 32: the cost model picks the row loop.
     ("b32_c16_7x7_5x5_few_positions", (32, 16, 7, 7), 16, (1, 1), "VALID", (5, 5), NCHW, {}),
+    # Few output positions of wide matmuls at batch 8: a matmul per position (2x2, OIHW, small
+    # [K, O] slices), a batched dot (2x2 with larger slices, and 3x3), a single position (HWIO).
+    ("b8_c64_4x4_3x3_o64_few_positions_per_position", (8, 64, 4, 4), 64, (1, 1), "VALID", (3, 3), NCHW, {}),
+    ("b8_c32_8x8_7x7_o128_few_positions_dot", (8, 32, 8, 8), 128, (1, 1), "VALID", (7, 7), NCHW, {}),
+    ("b8_c64_5x5_3x3_o128_few_positions_dot", (8, 64, 5, 5), 128, (1, 1), "VALID", (3, 3), NCHW, {}),
+    ("b8_c32_5x5_5x5_o96_one_position_hwio", (8, 5, 5, 32), 96, (1, 1), "VALID", (5, 5), NHWC, {}),
     # Mixed layouts whose accumulate loop would be one trip reading rhs across its minor dim:
     # the cost model picks the batched dot.
     (
@@ -271,7 +277,45 @@ def test_cost_model_rules() -> None:
     assert choose_strategy(few_positions(16, 16, 32, 5)).strategy == "row_loop"  # 147 kFLOP/position
     assert choose_strategy(few_positions(8, 16, 32, 5)).strategy == "accumulate_loop"  # batch 8
     assert choose_strategy(few_positions(16, 16, 32, 6)).strategy == "accumulate_loop"  # 16 positions
-    assert choose_strategy(few_positions(16, 64, 64, 4)).strategy == "accumulate_loop"  # 1.2 MFLOP
+    assert choose_strategy(few_positions(16, 64, 64, 4)).strategy == "position_loop"  # 1.2 MFLOP: O >= 64
+    # From batch 4 with O >= 64, in 2D and 3D: a matmul per position for one position or up to
+    # 4 of an OIHW-like rhs with small slices (or a dot that would transpose much), else the
+    # batched dot unless it would transpose much.
+    expected = {
+        "b8_c64_4x4_3x3_o64_few_positions_per_position": "position_loop",
+        "b8_c32_8x8_7x7_o128_few_positions_dot": "batched_dot",
+        "b8_c64_5x5_3x3_o128_few_positions_dot": "batched_dot",
+        "b8_c32_5x5_5x5_o96_one_position_hwio": "position_loop",
+    }
+    for name, strategy in expected.items():
+        choice = choose_strategy(specs[name])
+        assert choice.strategy == strategy and "output positions, batch 8 >= 4 and O = " in choice.reason
+
+    def few_wide(batch, out_features, spatial, layout=NCHW, in_features=64, window=3):
+        out, k = spatial - window + 1, in_features * window * window
+        nchw = layout == NCHW
+        shape = (batch, in_features, spatial, spatial) if nchw else (batch, spatial, spatial, in_features)
+        rhs = (out_features, k, out, out) if nchw else (out, out, k, out_features)
+        return localconv.ConvSpec.from_arguments(
+            shape, "float32", rhs, "float32", (1, 1), "VALID", (window, window), dimension_numbers=layout
+        )
+
+    assert choose_strategy(few_wide(8, 64, 4)).strategy == "position_loop"  # 4 positions
+    assert choose_strategy(few_wide(8, 128, 4)).strategy == "batched_dot"  # [576, 128] slices
+    assert choose_strategy(few_wide(8, 128, 4, in_features=256)).strategy == "position_loop"  # 4.7 MFLOP
+    assert choose_strategy(few_wide(8, 64, 4, layout=NHWC)).strategy == "batched_dot"
+    assert choose_strategy(few_wide(8, 64, 3, layout=NHWC)).strategy == "position_loop"  # 1 position
+    assert choose_strategy(few_wide(4, 64, 5)).strategy == "batched_dot"  # batch 4, 9 positions
+    assert choose_strategy(few_wide(2, 64, 5)).strategy == "accumulate_loop"  # batch 2
+    assert choose_strategy(few_wide(8, 32, 5)).strategy == "accumulate_loop"  # O = 32
+    assert choose_strategy(few_wide(8, 64, 6)).strategy == "accumulate_loop"  # 16 positions
+    # 9 positions of 2 * 32 * 576 * 128 = 4.7 MFLOP: the dot would transpose rhs on every call.
+    assert choose_strategy(few_wide(32, 128, 5)).strategy == "accumulate_loop"
+    assert choose_strategy(few_wide(32, 128, 5, layout=NHWC)).strategy == "batched_dot"
+    one_d = localconv.ConvSpec.from_arguments(
+        (8, 64, 12), "float32", (128, 320, 8), "float32", (1,), "VALID", (5,), dimension_numbers=NCH
+    )
+    assert choose_strategy(one_d).strategy == "accumulate_loop"
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "accumulate_loop"
     assert accumulate_loop_vector_dim(specs["b64_c8_20x20_7x7_s2"]) == "N"
