@@ -25,21 +25,24 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    0.113, 3D b16 c8 4^3 3x3x3 0.250 -> 0.121, b48 c8 6x6 3x3 SAME stride 2 0.166 -> 0.142,
    b16 c64 4x4 3x3 O=32 0.290 -> 0.174, b16 c16 9x9 7x7 O=32 0.484 -> 0.499. Past its limits
    the accumulate loop won or tied: b16 c64 4x4 3x3 O=64 (1.2 MFLOP per position) 0.330
-   against 0.368 (rule 0b's position loop: 0.26); with 16 positions the result was mixed (b16
-   c8 12x12 5x5 stride 2: 0.129 against 0.160; b32 c8 10x10 7x7 O=8: 0.332 against 0.218); at
-   batch 8 or less it won or tied (b8 c16 8x8 7x7: 0.225 against 0.219; b1 layers by 1.1-5x).
+   against 0.368 (rule 0b's position loop, in a later run: 0.26 against the loop's 0.475);
+   with 16 positions the result was mixed (b16 c8 12x12 5x5 stride 2: 0.129 against 0.160;
+   b32 c8 10x10 7x7 O=8: 0.332 against 0.218); at batch 8 or less it won or tied (b8 c16 8x8
+   7x7: 0.225 against 0.219; b1 layers by 1.1-5x).
 0b. For a 2D or 3D layer of few output positions with wide matmuls
    (`few_positions_of_wide_matmuls`: at most `FEW_POSITIONS`, a batch of
    `WIDE_FEW_POSITIONS_MIN_BATCH` to below `LARGE_BATCH`, O >= `WIDE_FEW_POSITIONS_MIN_O`),
-   where rule 0 does not apply and the patches fit the memory budget: `position_loop` for one
-   position, or up to `POSITION_LOOP_MAX_POSITIONS` with an OIHW-like rhs (each position's
-   plain matmul reads its [K, O] out of rhs, strided by the few positions) where that slice
-   has at most `POSITION_LOOP_MAX_SLICE` elements (it stays in L2) or the batched dot would
-   transpose much (below), else `batched_dot` where rhs's spatial dims lead or each
-   position's matmul has under `DOT_MATMUL_FLOPS` (the dot transposes an OIHW-like rhs on
-   every call: b12 c96 9x9 7x7 O=192, 21.7 MFLOP per position, 33 MB of rhs: 15.2 ms against
-   6.7 for the accumulate loop and 9.5 for the position loop; b32 c64 5x5 3x3 O=128, 4.7
-   MFLOP: 1.25 against 0.94), else the rules below. The accumulate loop makes a trip per
+   where rule 0 does not apply and rule 2's batched dot does not (HWIO-like rhs with
+   `DOT_MATMUL_FLOPS` per position; at one position the position loop tied with it on five
+   such layers, 0.25-0.41 ms): `position_loop` for one position, or up to
+   `POSITION_LOOP_MAX_POSITIONS` with an OIHW-like rhs (each position's plain matmul reads
+   its [K, O] out of rhs, strided by the few positions) where that slice has at most
+   `POSITION_LOOP_MAX_SLICE` elements (it stays in L2) or the batched dot would transpose
+   much (below), else `batched_dot`, within the memory budget, where rhs's spatial dims lead
+   or each position's matmul has under `DOT_MATMUL_FLOPS` (the dot transposes an OIHW-like
+   rhs on every call: b12 c96 9x9 7x7 O=192, 21.7 MFLOP per position, 33 MB of rhs: 15.2 ms
+   against 6.7 for the accumulate loop and 9.5 for the position loop; b32 c64 5x5 3x3 O=128,
+   4.7 MFLOP: 1.25 against 0.94), else the rules below. The accumulate loop makes a trip per
    channel and window row whatever the positions, so such layers ran it as hundreds of trips
    of little work each (b8 c32 8x8 7x7 O=128: 224 trips of 7 updates) and JAX's lowering beat
    it. A/B in one process (2026-11-28, AVX-512 Xeon, user layout, VALID, accumulate loop ->
@@ -56,18 +59,19 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    8x8 7x7 O=32: 0.157 against 0.252 for the dot), as it did at batch 2 (NHWC b2 c64 7x7
    O=256, 1 position: 0.214 against 0.304), with 16 positions (b8 c128 8x8 5x5 O=64: 1.51
    against 3.1) and in 1D, whose rows of up to 9 positions make whole vectors (b8 c64 12 k5
-   O=128: 0.205 against 0.366). With 4 positions and HWIO, and from 8 positions, the dot beat
-   the position loop (HWIO b8 c32 8x8 7x7 O=128: 0.40 against 0.73; b4 c32 9x9 7x7 O=256:
-   2.35 against 4.05), which won or tied with OIHW at one position on all 14 layers (b8 c64
-   3x3 O=256: 0.153 against 0.296; b8 c256 3x3 O=256: 0.28 against 0.71) and at 2-4 positions
-   on all 9 whose [K, O] slices have at most 2**16 elements (b8 c64 4x4 3x3 O=64: 0.186
-   against 0.235; b8 c16 5x5 4x4 O=64: 0.126 against 0.139). With larger slices it lost on 8
-   of 11 by 1.1-1.4x (b8 c32 8x8 7x7 O=128: 1.03-1.24 against 0.88-0.93, JAX 1.05-1.12; b6
-   c48 6x6 5x5 O=128: 0.96 against 0.69; b8 c96 4x4 3x3 O=96: 0.53 against 0.45); it won
-   where each position's matmul has `DOT_MATMUL_FLOPS`, so the dot would transpose megabytes
-   of rhs (b8 c128 8x8 7x7 O=128: 2.57 against 3.13; b32 c64 8x8 7x7 O=128: 2.12 against
-   2.45; but b32 c128 4x4 3x3 O=256: 1.81 against 1.56), and once just below (b12 c32 4x4 3x3
-   O=256: 0.43 against 0.48).
+   O=128: 0.205 against 0.366). With 4 positions and HWIO, and at 8 or 9 positions (5-7 were
+   not measured), the dot beat the position loop (HWIO b8 c32 8x8 7x7 O=128: 0.40 against
+   0.73; b4 c32 9x9 7x7 O=256: 2.35 against 4.05), which won or tied with OIHW at one
+   position on all 14 layers (b8 c64 3x3 O=256: 0.153 against 0.296; b8 c256 3x3 O=256: 0.28
+   against 0.71) and at 2-4 positions on all 9 whose [K, O] slices have at most 2**16
+   elements (b8 c64 4x4 3x3 O=64: 0.186 against 0.235; b8 c16 5x5 4x4 O=64: 0.126 against
+   0.139). With larger slices it lost on 8 of 11 by 1.1-1.4x (b8 c32 8x8 7x7 O=128: 1.03-1.24
+   against 0.88-0.93, JAX 1.05-1.12; b6 c48 6x6 5x5 O=128: 0.96 against 0.69; b8 c96 4x4 3x3
+   O=96: 0.53 against 0.45); it won where each position's matmul has at least
+   `DOT_MATMUL_FLOPS`, so the dot would transpose megabytes of rhs (b8 c128 8x8 7x7 O=128:
+   2.57 against 3.13; b32 c64 8x8 7x7 O=128: 2.12 against 2.45; but b32 c128 4x4 3x3 O=256:
+   1.81 against 1.56), and once just past the slice limit (b12 c32 4x4 3x3 O=256, 73,728
+   elements: 0.43 against 0.48).
 1. When N >= `LARGE_BATCH` (the batched dot was 1.5-3x slower on every such case):
    - when each position's [N, K] x [K, O] matmul has at least `LARGE_MATMUL_FLOPS`, which
      runs near XLA's sgemm rate: with fewer than `MANY_POSITIONS` positions `position_loop`,
@@ -309,8 +313,8 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
         )
     budget = default_memory_budget() if memory_budget is None else memory_budget
     per_position = position_flops(spec)
+    positions = math.prod(spec.out_spatial)
     if few_positions_of_small_matmuls(spec) and fits_memory_budget(spec, "row_loop", budget):
-        positions = math.prod(spec.out_spatial)
         return StrategyChoice(
             "row_loop",
             f"{positions} <= {FEW_POSITIONS} output positions, batch {spec.batch} >= "
@@ -326,24 +330,23 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
             "reading rhs across its minor dim",
             cost,
         )
-    if few_positions_of_wide_matmuls(spec) and fits_memory_budget(spec, "batched_dot", budget):
-        positions = math.prod(spec.out_spatial)
+    oihw_like = not rhs_spatial_leading(spec)
+    if few_positions_of_wide_matmuls(spec) and (oihw_like or per_position < DOT_MATMUL_FLOPS):
         few = (
             f"{positions} <= {FEW_POSITIONS} output positions, batch {spec.batch} >= "
             f"{WIDE_FEW_POSITIONS_MIN_BATCH} and O = {spec.out_features} >= {WIDE_FEW_POSITIONS_MIN_O}"
         )
-        oihw_like = not rhs_spatial_leading(spec)
         dot_transposes_much = oihw_like and per_position >= DOT_MATMUL_FLOPS
         small_slices = spec.patch_size * spec.out_features <= POSITION_LOOP_MAX_SLICE
-        per_position_pays = oihw_like and (small_slices or dot_transposes_much)
-        if positions == 1 or positions <= POSITION_LOOP_MAX_POSITIONS and per_position_pays:
+        few_slices_pay = positions <= POSITION_LOOP_MAX_POSITIONS and (small_slices or dot_transposes_much)
+        if positions == 1 or (oihw_like and few_slices_pay):
             return StrategyChoice(
                 "position_loop",
                 f"{few}: one plain matmul per position, each cutting its [K, O] out of rhs, where the "
                 "accumulate loop makes many small trips",
                 cost,
             )
-        if not dot_transposes_much:
+        if not dot_transposes_much and fits_memory_budget(spec, "batched_dot", budget):
             return StrategyChoice(
                 "batched_dot",
                 f"{few}: one batched dot over the positions, where the accumulate loop makes many "
@@ -351,7 +354,6 @@ def choose_strategy(spec: ConvSpec, backend: str = "cpu", memory_budget: int | N
                 cost,
             )
     if spec.batch >= LARGE_BATCH:
-        positions = math.prod(spec.out_spatial)
         large = f"{per_position:,} FLOPs per position >= {LARGE_MATMUL_FLOPS:,}"
         if per_position >= LARGE_MATMUL_FLOPS and positions < MANY_POSITIONS:
             return StrategyChoice(

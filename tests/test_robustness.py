@@ -84,36 +84,18 @@ def test_patches_over_the_budget_use_position_loop(case: strategies.Case, margin
     expected = batch * case.contraction_length * math.prod(case.out_spatial) * itemsize
     assert estimate(spec).patch_bytes == expected
     assert batch < LARGE_BATCH  # so only the layout and the budget decide
+    assert not few_positions_of_wide_matmuls(spec)  # its batch and O are below rule 0b's (test_strategies)
     rhs_spatial_leading = max(case.layout.rhs[2:]) < min(case.layout.rhs[:2])
-    out_features = case.rhs_shape[case.layout.rhs[0]]
-    per_position = 2 * batch * case.contraction_length * out_features
+    per_position = 2 * batch * case.contraction_length * case.rhs_shape[case.layout.rhs[0]]
     dot = (
         rhs_spatial_leading
         and (per_position >= DOT_MATMUL_FLOPS or batch == 1 and per_position >= MATVEC_DOT_FLOPS)
         or one_trip_across_rhs(spec)
     )
-    # Few positions of small matmuls take the row loop, which holds one row of patches; few
-    # positions of wide ones, within the budget, a matmul per position or a batched dot.
+    # Few positions of small matmuls take the row loop, which holds one row of patches.
     rows = few_positions_of_small_matmuls(spec)
-    positions = math.prod(case.out_spatial)
-    few_wide = few_positions_of_wide_matmuls(spec)
-    if rows:
-        within = "row_loop"
-    elif dot:
-        within = "batched_dot"
-    elif few_wide and (
-        positions == 1
-        or positions <= 4
-        and not rhs_spatial_leading
-        and (case.contraction_length * out_features <= 2**16 or per_position >= DOT_MATMUL_FLOPS)
-    ):
-        within = "position_loop"
-    elif few_wide and (rhs_spatial_leading or per_position < DOT_MATMUL_FLOPS):
-        within = "batched_dot"
-    else:
-        within = "accumulate_loop"
     fits = choose_strategy(spec, "cpu", memory_budget=expected)
-    assert fits.strategy == within
+    assert fits.strategy == ("row_loop" if rows else "batched_dot" if dot else "accumulate_loop")
     if expected:
         over = choose_strategy(spec, "cpu", memory_budget=expected - margin)
         if rows and row_patch_bytes(spec) <= expected - margin:

@@ -169,6 +169,19 @@ def hwio_3x3(batch: int, in_features: int, spatial: int, out_features: int) -> l
     )
 
 
+def square_valid(
+    batch: int, out_features: int, spatial: int, layout=NCHW, in_features: int = 64, window: int = 3
+) -> localconv.ConvSpec:
+    """A VALID layer with a square window over a square input, NCHW/OIHW or NHWC/HWIO."""
+    out, k = spatial - window + 1, in_features * window * window
+    nchw = layout == NCHW
+    shape = (batch, in_features, spatial, spatial) if nchw else (batch, spatial, spatial, in_features)
+    rhs = (out_features, k, out, out) if nchw else (out, out, k, out_features)
+    return localconv.ConvSpec.from_arguments(
+        shape, "float32", rhs, "float32", (1, 1), "VALID", (window, window), dimension_numbers=layout
+    )
+
+
 def operands(layer):
     name, lhs_shape, out_features, strides, padding, window, dims, kwargs = layer
     probe = jax.eval_shape(
@@ -263,59 +276,11 @@ def test_cost_model_rules() -> None:
     few = choose_strategy(specs["b32_c16_7x7_5x5_few_positions"])
     assert few.strategy == "row_loop" and "9 <= 9 output positions, batch 32 >= 16" in few.reason
 
-    def few_positions(batch, in_features, out_features, spatial):
-        return localconv.ConvSpec.from_arguments(
-            (batch, in_features, spatial, spatial),
-            "float32",
-            (out_features, in_features * 9, spatial - 2, spatial - 2),
-            "float32",
-            (1, 1),
-            "VALID",
-            (3, 3),
-        )
-
-    assert choose_strategy(few_positions(16, 16, 32, 5)).strategy == "row_loop"  # 147 kFLOP/position
-    assert choose_strategy(few_positions(8, 16, 32, 5)).strategy == "accumulate_loop"  # batch 8
-    assert choose_strategy(few_positions(16, 16, 32, 6)).strategy == "accumulate_loop"  # 16 positions
-    assert choose_strategy(few_positions(16, 64, 64, 4)).strategy == "position_loop"  # 1.2 MFLOP: O >= 64
-    # From batch 4 with O >= 64, in 2D and 3D: a matmul per position for one position or up to
-    # 4 of an OIHW-like rhs with small slices (or a dot that would transpose much), else the
-    # batched dot unless it would transpose much.
-    expected = {
-        "b8_c64_4x4_3x3_o64_few_positions_per_position": "position_loop",
-        "b8_c32_8x8_7x7_o128_few_positions_dot": "batched_dot",
-        "b8_c64_5x5_3x3_o128_few_positions_dot": "batched_dot",
-        "b8_c32_5x5_5x5_o96_one_position_hwio": "position_loop",
-    }
-    for name, strategy in expected.items():
-        choice = choose_strategy(specs[name])
-        assert choice.strategy == strategy and "output positions, batch 8 >= 4 and O = " in choice.reason
-
-    def few_wide(batch, out_features, spatial, layout=NCHW, in_features=64, window=3):
-        out, k = spatial - window + 1, in_features * window * window
-        nchw = layout == NCHW
-        shape = (batch, in_features, spatial, spatial) if nchw else (batch, spatial, spatial, in_features)
-        rhs = (out_features, k, out, out) if nchw else (out, out, k, out_features)
-        return localconv.ConvSpec.from_arguments(
-            shape, "float32", rhs, "float32", (1, 1), "VALID", (window, window), dimension_numbers=layout
-        )
-
-    assert choose_strategy(few_wide(8, 64, 4)).strategy == "position_loop"  # 4 positions
-    assert choose_strategy(few_wide(8, 128, 4)).strategy == "batched_dot"  # [576, 128] slices
-    assert choose_strategy(few_wide(8, 128, 4, in_features=256)).strategy == "position_loop"  # 4.7 MFLOP
-    assert choose_strategy(few_wide(8, 64, 4, layout=NHWC)).strategy == "batched_dot"
-    assert choose_strategy(few_wide(8, 64, 3, layout=NHWC)).strategy == "position_loop"  # 1 position
-    assert choose_strategy(few_wide(4, 64, 5)).strategy == "batched_dot"  # batch 4, 9 positions
-    assert choose_strategy(few_wide(2, 64, 5)).strategy == "accumulate_loop"  # batch 2
-    assert choose_strategy(few_wide(8, 32, 5)).strategy == "accumulate_loop"  # O = 32
-    assert choose_strategy(few_wide(8, 64, 6)).strategy == "accumulate_loop"  # 16 positions
-    # 9 positions of 2 * 32 * 576 * 128 = 4.7 MFLOP: the dot would transpose rhs on every call.
-    assert choose_strategy(few_wide(32, 128, 5)).strategy == "accumulate_loop"
-    assert choose_strategy(few_wide(32, 128, 5, layout=NHWC)).strategy == "batched_dot"
-    one_d = localconv.ConvSpec.from_arguments(
-        (8, 64, 12), "float32", (128, 320, 8), "float32", (1,), "VALID", (5,), dimension_numbers=NCH
-    )
-    assert choose_strategy(one_d).strategy == "accumulate_loop"
+    c16 = {"in_features": 16}
+    assert choose_strategy(square_valid(16, 32, 5, **c16)).strategy == "row_loop"  # 147 kFLOP/position
+    assert choose_strategy(square_valid(8, 32, 5, **c16)).strategy == "accumulate_loop"  # batch 8
+    assert choose_strategy(square_valid(16, 32, 6, **c16)).strategy == "accumulate_loop"  # 16 positions
+    assert choose_strategy(square_valid(16, 64, 4)).strategy == "position_loop"  # 1.2 MFLOP: rule 0b
     assert specs["b64_c8_20x20_7x7_s2"].batch >= LARGE_BATCH
     assert choose_strategy(specs["b64_c8_20x20_7x7_s2"]).strategy == "accumulate_loop"
     assert accumulate_loop_vector_dim(specs["b64_c8_20x20_7x7_s2"]) == "N"
@@ -352,6 +317,68 @@ def test_cost_model_rules() -> None:
     assert small.strategy == "position_loop" and "budget" in small.reason
     for spec in specs.values():
         assert choose_strategy(spec, "tpu").strategy == "batched_dot"
+
+
+def test_few_positions_of_wide_matmuls() -> None:
+    """Rule 0b: at most 9 positions, batch 4-63, O >= 64, 2D or 3D, outside rule 2's dot."""
+    expected = {
+        "b8_c64_4x4_3x3_o64_few_positions_per_position": "position_loop",
+        "b8_c32_8x8_7x7_o128_few_positions_dot": "batched_dot",
+        "b8_c64_5x5_3x3_o128_few_positions_dot": "batched_dot",
+        "b8_c32_5x5_5x5_o96_one_position_hwio": "position_loop",
+    }
+    for name, spec in ((layer[0], layer_spec(layer)) for layer in LAYERS if layer[0] in expected):
+        choice = choose_strategy(spec)
+        assert (
+            choice.strategy == expected[name] and "output positions, batch 8 >= 4 and O = " in choice.reason
+        )
+
+    def strategy(*args, **kwargs) -> str:
+        return choose_strategy(square_valid(*args, **kwargs)).strategy
+
+    # 2x2 positions of OIHW: a matmul per position while a [K, O] slice has <= 2**16 elements
+    # (2x2 windows over 64 channels: K = 256) or the dot would transpose >= 4 MFLOP per position.
+    assert strategy(8, 256, 3, window=2) == "position_loop"
+    assert strategy(8, 257, 3, window=2) == "batched_dot"
+    assert strategy(8, 128, 4) == "batched_dot"  # [576, 128] slices, 1.2 MFLOP
+    assert strategy(8, 128, 4, in_features=256) == "position_loop"  # 4.7 MFLOP
+    # HWIO: the batched dot from 2 positions; one position, a matmul, below rule 2's 4 MFLOP.
+    assert strategy(8, 64, 4, layout=NHWC) == "batched_dot"
+    assert strategy(8, 64, 3, layout=NHWC) == "position_loop"  # 0.6 MFLOP
+    dot = choose_strategy(square_valid(8, 256, 3, layout=NHWC, in_features=256))  # 9.4 MFLOP
+    assert dot.strategy == "batched_dot" and "reads rhs in place" in dot.reason
+    # The batch, O, positions and spatial dims bounds.
+    assert strategy(4, 64, 5) == "batched_dot"  # 9 positions
+    assert strategy(3, 64, 5) == "accumulate_loop"
+    assert strategy(63, 64, 3) == "position_loop"
+    assert strategy(64, 64, 3) == "accumulate_loop"  # the large-batch rules
+    assert strategy(8, 63, 5) == "accumulate_loop"
+    assert strategy(8, 64, 6) == "accumulate_loop"  # 16 positions
+    one_d = localconv.ConvSpec.from_arguments(
+        (8, 64, 12), "float32", (128, 320, 8), "float32", (1,), "VALID", (5,), dimension_numbers=NCH
+    )
+    assert choose_strategy(one_d).strategy == "accumulate_loop"
+
+    def conv3d(depth: int) -> localconv.ConvSpec:
+        return localconv.ConvSpec.from_arguments(
+            (8, 16, 4, 4, depth),
+            "float32",
+            (64, 432, 2, 2, depth - 2),
+            "float32",
+            (1, 1, 1),
+            "VALID",
+            (3, 3, 3),
+        )
+
+    assert choose_strategy(conv3d(3)).strategy == "position_loop"  # 2x2x1 positions
+    assert choose_strategy(conv3d(4)).strategy == "batched_dot"  # 2x2x2
+    # 9 OIHW positions of 2 * 32 * 576 * 128 = 4.7 MFLOP: the dot would transpose rhs on every call.
+    assert strategy(32, 128, 5) == "accumulate_loop"
+    assert strategy(32, 128, 5, layout=NHWC) == "batched_dot"
+    # The batched dot's patches over the memory budget: the position loop.
+    over = square_valid(8, 128, 4)
+    choice = choose_strategy(over, memory_budget=estimate(over).patch_bytes - 1)
+    assert choice.strategy == "position_loop" and "over the" in choice.reason
 
 
 def test_gpu_cost_model_rules(monkeypatch: pytest.MonkeyPatch) -> None:
