@@ -45,6 +45,9 @@ LARGE_ACCUMULATOR_UNROLL = 16
 # rows of a 2x2 window over 4 channels tied with four grouped trips (0.097 ms), and a 3x3
 # window over one channel, already one grouped trip, ran 1.0-1.16x slower unrolled.
 ONE_TRIP_MAX_ROWS = 16
+# A one-trip contraction over at least this many accumulator elements is split in two trips
+# where the one trip would read rhs across its minor dim (see `splits_one_trip`).
+SPLIT_TRIP_MIN_ACCUMULATOR = 2**16
 LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop unrolls over at most this many window offsets when it groups them. Whole
 # larger windows per trip lost on the AVX-512 Xeon (2026-11-28, A/B in one process, a row of
@@ -296,7 +299,7 @@ def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
     32x32 3x3 67.7 ms and b64 c24 16x16 1x1 4.9 against 3.6 and 0.49 in the user's layout).
     """
     perms = spec.dimension_numbers
-    if loop_trips(spec) <= 1:
+    if loop_trips(spec) <= 1 or splits_one_trip(spec):
         by_output = sorted([(perms.out[1], perms.rhs[0]), *zip(perms.out[2:], perms.rhs[2:], strict=True)])
         return (perms.rhs[1], *(rhs_dim for _, rhs_dim in by_output))
     if packed_keeps_vectors(spec):
@@ -371,7 +374,8 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
 
     A group of window offsets (`window_group`, asked for at least `GROUP_OFFSETS`) where
     there is one, else an unroll (`DEFAULT_UNROLL`); both by the accumulator's size. An
-    unrolled trip takes every row where there are at most `ONE_TRIP_MAX_ROWS`.
+    unrolled trip takes every row where there are at most `ONE_TRIP_MAX_ROWS`, or half of them
+    where that one trip would read rhs across its minor dim (`splits_one_trip`).
     """
     large = large_accumulator(spec)
     if not accumulate_loop_builds_patches(spec):
@@ -381,8 +385,42 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
             return group, math.prod(spec.filter_shape[group:])
     unroll = LARGE_ACCUMULATOR_UNROLL if large else DEFAULT_UNROLL
     if spec.patch_size <= ONE_TRIP_MAX_ROWS:
-        unroll = spec.patch_size
+        unroll = spec.patch_size // 2 if splits_one_trip(spec) else spec.patch_size
     return None, max(1, min(unroll, spec.patch_size))
+
+
+def splits_one_trip(spec: ConvSpec) -> bool:
+    """Whether accumulate_loop makes two trips of half the rows where it would make one.
+
+    That is: 1x1 windows over an even channel count of 10 to `ONE_TRIP_MAX_ROWS`, an output
+    whose minor dim is O with an rhs whose minor dim is spatial (NHWC activations, OIHW
+    weights), a batch below `TRANSPOSED_RHS_MIN_BATCH` and an accumulator of at least
+    `SPLIT_TRIP_MIN_ACCUMULATOR` elements. XLA fuses one trip with the transpose to the
+    output layout into one loop over the output that reads rhs across its minor dim, element
+    by element; a loop of two trips it keeps, reading rhs along it. On the AVX-512 Xeon
+    (2026-11-28, A/B in one process, one trip -> two, with the batched dot the cost model
+    picked for one trip, and JAX's lowering): b4 c16 32x32 O=32 2.15 -> 0.39 ms (dot 0.60,
+    JAX 0.62), b1 c16 32x32 O=64 2.39 -> 0.39 (0.80, 0.80), b2 c16 48x48 O=32 1.38 -> 0.44
+    (0.99, 0.99), b8 c16 32x32 O=16 1.02 -> 0.33 (0.52, 0.50), b1 c16 64x64 O=16 0.67 -> 0.36
+    (0.83, 0.87), b8 c16 24x24 O=16 0.72 -> 0.28 (0.39, 0.36), b4 c12 32x32 O=32 0.94 -> 0.41
+    (0.53, 0.48), b4 c14 24x24 O=48 0.97 -> 0.37 (0.52, 0.54), b2 c10 48x48 O=32 1.07 -> 0.46
+    (0.80, 0.75), b1 c12 64x64 O=24 0.78 -> 0.50 (1.26, 1.26); ties with the dot at b16 and
+    b32 c16 16x16 (0.34-0.37 ms). With 32768 elements the dot won (b8 c16 16x16 O=16: 0.18
+    against 0.12), as it did for the opposite mix (NCHW with HWIO weights, b1 c16 64x64 1x1:
+    0.44 against 0.30).
+    """
+    perms = spec.dimension_numbers
+    out_minor_o = perms.out[1] == spec.num_spatial + 1
+    rhs_minor_spatial = spec.num_spatial > 0 and rhs_tokens(spec)[-1] != "O"
+    return (
+        math.prod(spec.filter_shape) == 1
+        and spec.patch_size % 2 == 0
+        and 10 <= spec.patch_size <= ONE_TRIP_MAX_ROWS
+        and out_minor_o
+        and rhs_minor_spatial
+        and spec.batch < TRANSPOSED_RHS_MIN_BATCH
+        and accumulator_elements(spec) >= SPLIT_TRIP_MIN_ACCUMULATOR
+    )
 
 
 def trip_channels(spec: ConvSpec) -> int:

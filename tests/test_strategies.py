@@ -28,6 +28,7 @@ from localconv.accumulate_layout import (
     packed_keeps_vectors,
     rhs_tokens,
     short_row_windows,
+    splits_one_trip,
     stride_phases,
     transposes_rhs,
     trip_channels,
@@ -53,6 +54,7 @@ from localconv.row_loop import row_loop_weights_left
 NCHW = ("NCHW", "OIHW", "NCHW")
 NHWC = ("NHWC", "HWIO", "NHWC")
 NCH = ("NCH", "OIH", "NCH")
+NHWC_OIHW = ("NHWC", "OIHW", "NHWC")
 
 # (name, lhs shape, out features, strides, padding, filter, dimension numbers, extra kwargs)
 LAYERS = [
@@ -125,6 +127,9 @@ LAYERS = [
         ("NCHW", "HWIO", "NCHW"),
         {},
     ),
+    # NHWC with OIHW weights over 1x1 windows of 16 channels: two trips of 8 rows where one
+    # trip would read rhs across its minor dim (`splits_one_trip`).
+    ("b4_c16_32x32_1x1_nhwc_oihw_split_trip", (4, 32, 32, 16), 32, (1, 1), "VALID", (1, 1), NHWC_OIHW, {}),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -319,6 +324,39 @@ def test_cost_model_rules() -> None:
         assert choose_strategy(spec, "tpu").strategy == "batched_dot"
 
 
+def test_one_trip_reading_rhs_across_splits_in_two_for_nhwc_with_oihw() -> None:
+    """1x1 NHWC/OIHW layers of 10-16 channels (even) over 2**16 accumulator elements or more
+    make two trips of half the rows, which XLA keeps as a loop; elsewhere one trip stays."""
+    (layer,) = [layer for layer in LAYERS if "split_trip" in layer[0]]
+    spec = layer_spec(layer)
+    assert splits_one_trip(spec) and loop_trip(spec) == (None, 8) and loop_trips(spec) == 2
+    assert not one_trip_across_rhs(spec) and choose_strategy(spec).strategy == "accumulate_loop"
+
+    def pointwise(batch, c, spatial, o, layout=NHWC_OIHW):
+        lhs = (batch, spatial, spatial, c) if layout[0] == "NHWC" else (batch, c, spatial, spatial)
+        rhs = (o, c, spatial, spatial) if layout[1] == "OIHW" else (spatial, spatial, c, o)
+        return localconv.ConvSpec.from_arguments(
+            lhs, "float32", rhs, "float32", (1, 1), "VALID", (1, 1), dimension_numbers=layout
+        )
+
+    assert loop_trip(pointwise(4, 12, 32, 32)) == (None, 6)
+    assert loop_trip(pointwise(4, 10, 32, 32)) == (None, 5)
+    # Odd and too few or too many channels, a small accumulator (8 * 16 * 16 * 16 = 2**15),
+    # the large-batch rules' batch, and the opposite mix keep one trip (or the usual trips).
+    for kept in (
+        pointwise(4, 15, 32, 32),
+        pointwise(4, 8, 32, 32),
+        pointwise(4, 18, 32, 32),
+        pointwise(8, 16, 16, 16),
+        pointwise(64, 16, 16, 16),
+        pointwise(4, 16, 32, 32, layout=("NCHW", "HWIO", "NCHW")),
+        pointwise(4, 16, 32, 32, layout=NHWC),
+    ):
+        assert not splits_one_trip(kept)
+    small = pointwise(8, 16, 16, 16)
+    assert loop_trips(small) == 1 and choose_strategy(small).strategy == "batched_dot"
+
+
 def test_few_positions_of_wide_matmuls() -> None:
     """Rule 0b: at most 9 positions, batch 4-63, O >= 64, 2D or 3D, outside rule 2's dot."""
     expected = {
@@ -425,7 +463,7 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         perms = spec.dimension_numbers
         strategy = choose_strategy(spec).strategy
         order = packed_order(spec)
-        if strategy == "accumulate_loop" and loop_trips(spec) <= 1:
+        if strategy == "accumulate_loop" and (loop_trips(spec) <= 1 or splits_one_trip(spec)):
             assert order[0] == perms.rhs[1], layer[0]  # I first; the rest is checked by hand below
         elif strategy == "accumulate_loop" and packed_keeps_vectors(spec):
             assert order == (perms.rhs[1], perms.rhs[0], *sorted(perms.rhs[2:])), layer[0]
@@ -442,9 +480,10 @@ def test_prepacked_layout_follows_the_strategy() -> None:
         assert lower_spec(packed, pipeline=default_pipeline(strategy=strategy)).strategy == strategy, layer[0]
     # The one-trip layers, by hand: OIHW -> I, O, H, W; HWIO -> I, H, W, O; WOHI with output
     # CWNH -> I, O, W, H.
-    one_trips = {layer[0]: layer for layer in LAYERS if "one_trip" in layer[0]}
+    one_trips = {layer[0]: layer for layer in LAYERS if "one_trip" in layer[0] or "split_trip" in layer[0]}
     expected = {
         "b8_c16_32x32_1x1_one_trip": (1, 0, 2, 3),
+        "b4_c16_32x32_1x1_nhwc_oihw_split_trip": (1, 2, 3, 0),
         "b4_c12_24x24_1x1_one_trip_hwio": (2, 0, 1, 3),
         "b16_c16_24x16_1x1_one_trip_odd": (3, 1, 0, 2),
     }
