@@ -35,7 +35,8 @@ LARGE_ACCUMULATOR_GROUP_OFFSETS = 4
 # 0.12 -> 0.16).
 DEFAULT_UNROLL = 8
 LARGE_ACCUMULATOR_UNROLL = 16
-# A contraction of at most this many rows makes one trip (see `one_trip`), which XLA fuses
+# A contraction of at most this many rows makes one trip (see `one_trip`; or two, see
+# `splits_one_trip`), which XLA fuses
 # with the transpose to the output layout into a single loop over the output, with no
 # accumulator: on the AVX-512 Xeon (2026-11-28, A/B in one process, trips of 8 against one
 # trip of 16 rows) b128 c16 8x8 1x1 0.34 -> 0.16 ms, b64 c16 8x8 1x1 O=32 0.32 -> 0.16, b4
@@ -45,8 +46,9 @@ LARGE_ACCUMULATOR_UNROLL = 16
 # rows of a 2x2 window over 4 channels tied with four grouped trips (0.097 ms), and a 3x3
 # window over one channel, already one grouped trip, ran 1.0-1.16x slower unrolled.
 ONE_TRIP_MAX_ROWS = 16
-# A one-trip contraction over at least this many accumulator elements is split in two trips
-# where the one trip would read rhs across its minor dim (see `splits_one_trip`).
+# A one-trip contraction over at least this many accumulator elements (and below
+# `LARGE_ACCUMULATOR`) is split in two trips where the one trip would read rhs across its
+# minor dim (see `splits_one_trip`).
 SPLIT_TRIP_MIN_ACCUMULATOR = 2**16
 LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop unrolls over at most this many window offsets when it groups them. Whole
@@ -297,6 +299,10 @@ def accumulate_loop_packed_order(spec: ConvSpec) -> tuple[int, ...]:
     1x1 1.14 ms against 0.26; b64 c16 8x8 1x1 0.84 against 0.16; b8 c1 32x32 3x3 0.31
     against 0.16; NHWC b8 c16 16x16 1x1 a tie; one trip and peeled rows, O-minor: b64 c3
     32x32 3x3 67.7 ms and b64 c24 16x16 1x1 4.9 against 3.6 and 0.49 in the user's layout).
+    The two trips of `splits_one_trip` take the output's order too: [I, O, H, W] ran them
+    0.89-0.99 ms (b4 c12 32x32 1x1, b4 c14 24x24, b2 c10 48x48), the output's order 0.21 and
+    0.23 on the first two (b16 c10 20x20: 0.18, against 0.40 for the batched dot's packed
+    weights).
     """
     perms = spec.dimension_numbers
     if loop_trips(spec) <= 1 or splits_one_trip(spec):
@@ -392,34 +398,38 @@ def loop_trip(spec: ConvSpec) -> tuple[int | None, int]:
 def splits_one_trip(spec: ConvSpec) -> bool:
     """Whether accumulate_loop makes two trips of half the rows where it would make one.
 
-    That is: 1x1 windows over an even channel count of 10 to `ONE_TRIP_MAX_ROWS`, an output
-    whose minor dim is O with an rhs whose minor dim is spatial (NHWC activations, OIHW
-    weights), a batch below `TRANSPOSED_RHS_MIN_BATCH` and an accumulator of at least
-    `SPLIT_TRIP_MIN_ACCUMULATOR` elements. XLA fuses one trip with the transpose to the
-    output layout into one loop over the output that reads rhs across its minor dim, element
-    by element; a loop of two trips it keeps, reading rhs along it. On the AVX-512 Xeon
-    (2026-11-28, A/B in one process, one trip -> two, with the batched dot the cost model
-    picked for one trip, and JAX's lowering): b4 c16 32x32 O=32 2.15 -> 0.39 ms (dot 0.60,
-    JAX 0.62), b1 c16 32x32 O=64 2.39 -> 0.39 (0.80, 0.80), b2 c16 48x48 O=32 1.38 -> 0.44
-    (0.99, 0.99), b8 c16 32x32 O=16 1.02 -> 0.33 (0.52, 0.50), b1 c16 64x64 O=16 0.67 -> 0.36
-    (0.83, 0.87), b8 c16 24x24 O=16 0.72 -> 0.28 (0.39, 0.36), b4 c12 32x32 O=32 0.94 -> 0.41
-    (0.53, 0.48), b4 c14 24x24 O=48 0.97 -> 0.37 (0.52, 0.54), b2 c10 48x48 O=32 1.07 -> 0.46
-    (0.80, 0.75), b1 c12 64x64 O=24 0.78 -> 0.50 (1.26, 1.26); ties with the dot at b16 and
-    b32 c16 16x16 (0.34-0.37 ms). With 32768 elements the dot won (b8 c16 16x16 O=16: 0.18
-    against 0.12), as it did for the opposite mix (NCHW with HWIO weights, b1 c16 64x64 1x1:
-    0.44 against 0.30).
+    That is: 1x1 windows with unit strides over an even channel count of 10 to
+    `ONE_TRIP_MAX_ROWS`, an output whose minor dim is O with an rhs whose minor dim is
+    spatial (NHWC activations, OIHW weights), a batch below `TRANSPOSED_RHS_MIN_BATCH` (from
+    there trips of 8 rows would transpose rhs in the call, unmeasured here) and an
+    accumulator of `SPLIT_TRIP_MIN_ACCUMULATOR` elements up to `LARGE_ACCUMULATOR`, the
+    range measured. XLA fuses one trip with the transpose to the output layout into one
+    loop over the output that reads rhs across its minor dim, element by element; a loop of
+    two trips it keeps. The trips' 5-8 updates make a batch of whole vectors run the loop's
+    vectors along it (`batch_vectors`: b8-b32 below). On the AVX-512 Xeon (2026-11-28, A/B
+    in one process, one trip -> two, with the batched dot the cost model picked for one
+    trip, and JAX's lowering): b4 c16 32x32 O=32 2.15 -> 0.39 ms (dot 0.60, JAX 0.62), b1
+    c16 32x32 O=64 2.39 -> 0.39 (0.80, 0.80), b2 c16 48x48 O=32 1.38 -> 0.44 (0.99, 0.99),
+    b8 c16 32x32 O=16 1.02 -> 0.33 (0.52, 0.50), b1 c16 64x64 O=16 0.67 -> 0.36 (0.83,
+    0.87), b8 c16 24x24 O=16 0.72 -> 0.28 (0.39, 0.36), b4 c12 32x32 O=32 0.94 -> 0.41
+    (0.53, 0.48), b4 c14 24x24 O=48 0.97 -> 0.37 (0.52, 0.54), b2 c10 48x48 O=32 1.07 ->
+    0.46 (0.80, 0.75), b1 c12 64x64 O=24 0.78 -> 0.50 (1.26, 1.26); ties with the dot at
+    b16 and b32 c16 16x16 (0.34-0.37 ms). With 32768 elements the dot won (b8 c16 16x16
+    O=16: 0.18 against 0.12), as it did for the opposite mix (NCHW with HWIO weights, b1
+    c16 64x64 1x1: 0.44 against 0.30).
     """
     perms = spec.dimension_numbers
     out_minor_o = perms.out[1] == spec.num_spatial + 1
-    rhs_minor_spatial = spec.num_spatial > 0 and rhs_tokens(spec)[-1] != "O"
+    rhs_minor_spatial = max(perms.rhs[2:], default=-1) == spec.num_spatial + 1
     return (
         math.prod(spec.filter_shape) == 1
+        and all(stride == 1 for stride in spec.window_strides)
         and spec.patch_size % 2 == 0
         and 10 <= spec.patch_size <= ONE_TRIP_MAX_ROWS
         and out_minor_o
         and rhs_minor_spatial
         and spec.batch < TRANSPOSED_RHS_MIN_BATCH
-        and accumulator_elements(spec) >= SPLIT_TRIP_MIN_ACCUMULATOR
+        and SPLIT_TRIP_MIN_ACCUMULATOR <= accumulator_elements(spec) < LARGE_ACCUMULATOR
     )
 
 

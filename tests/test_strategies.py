@@ -130,6 +130,16 @@ LAYERS = [
     # NHWC with OIHW weights over 1x1 windows of 16 channels: two trips of 8 rows where one
     # trip would read rhs across its minor dim (`splits_one_trip`).
     ("b4_c16_32x32_1x1_nhwc_oihw_split_trip", (4, 32, 32, 16), 32, (1, 1), "VALID", (1, 1), NHWC_OIHW, {}),
+    (
+        "b8_c16_32x32_1x1_nhwc_oihw_split_trip_batch_vectors",
+        (8, 32, 32, 16),
+        16,
+        (1, 1),
+        "VALID",
+        (1, 1),
+        NHWC_OIHW,
+        {},
+    ),
     # A small batch with rows of whole vectors: weights prepack [I, O, H, W] even with O = 64.
     ("b4_c16_32x32_3x3_o64_rows_kept", (4, 16, 32, 32), 64, (1, 1), "SAME", (3, 3), NCHW, {}),
     # 1x1 windows: trips of 16 rows over a large accumulator, and one trip of the whole
@@ -325,34 +335,63 @@ def test_cost_model_rules() -> None:
 
 
 def test_one_trip_reading_rhs_across_splits_in_two_for_nhwc_with_oihw() -> None:
-    """1x1 NHWC/OIHW layers of 10-16 channels (even) over 2**16 accumulator elements or more
+    """1x1 NHWC/OIHW layers of 10-16 channels (even) over 2**16 to 2**18 accumulator elements
     make two trips of half the rows, which XLA keeps as a loop; elsewhere one trip stays."""
-    (layer,) = [layer for layer in LAYERS if "split_trip" in layer[0]]
-    spec = layer_spec(layer)
-    assert splits_one_trip(spec) and loop_trip(spec) == (None, 8) and loop_trips(spec) == 2
-    assert not one_trip_across_rhs(spec) and choose_strategy(spec).strategy == "accumulate_loop"
+    split = {layer[0]: layer_spec(layer) for layer in LAYERS if "split_trip" in layer[0]}
+    assert len(split) == 2
+    for spec in split.values():
+        assert splits_one_trip(spec) and loop_trip(spec) == (None, 8) and loop_trips(spec) == 2
+        assert not one_trip_across_rhs(spec) and choose_strategy(spec).strategy == "accumulate_loop"
+    # At batch 8 the trips' 8 updates run the vectors along the batch.
+    assert accumulate_loop_vector_dim(split["b8_c16_32x32_1x1_nhwc_oihw_split_trip_batch_vectors"]) == "N"
 
-    def pointwise(batch, c, spatial, o, layout=NHWC_OIHW):
+    def pointwise(batch, c, spatial, o, layout=NHWC_OIHW, window=1):
         lhs = (batch, spatial, spatial, c) if layout[0] == "NHWC" else (batch, c, spatial, spatial)
-        rhs = (o, c, spatial, spatial) if layout[1] == "OIHW" else (spatial, spatial, c, o)
+        out = spatial // window
+        rhs = (o, c * window * window, out, out) if layout[1] == "OIHW" else (out, out, c, o)
+        if layout[1] == "OHWI":
+            rhs = (o, out, out, c)
         return localconv.ConvSpec.from_arguments(
-            lhs, "float32", rhs, "float32", (1, 1), "VALID", (1, 1), dimension_numbers=layout
+            lhs,
+            "float32",
+            rhs,
+            "float32",
+            (window, window),
+            "VALID",
+            (window, window),
+            dimension_numbers=layout,
         )
 
     assert loop_trip(pointwise(4, 12, 32, 32)) == (None, 6)
     assert loop_trip(pointwise(4, 10, 32, 32)) == (None, 5)
-    # Odd and too few or too many channels, a small accumulator (8 * 16 * 16 * 16 = 2**15),
-    # the large-batch rules' batch, and the opposite mix keep one trip (or the usual trips).
+    assert splits_one_trip(pointwise(16, 16, 16, 16))  # 2**16 accumulator elements
+    # Odd and too few or too many channels, an accumulator of 2**15 or 2**18 elements, the
+    # large-batch rules' batch, a 2x2 window (K = 16 rows too), weights with I minor, and the
+    # opposite mix keep one trip (or the usual trips).
     for kept in (
         pointwise(4, 15, 32, 32),
         pointwise(4, 8, 32, 32),
         pointwise(4, 18, 32, 32),
         pointwise(8, 16, 16, 16),
+        pointwise(4, 16, 64, 16),
         pointwise(64, 16, 16, 16),
+        pointwise(8, 4, 64, 16, window=2),
+        pointwise(4, 16, 32, 32, layout=("NHWC", "OHWI", "NHWC")),
         pointwise(4, 16, 32, 32, layout=("NCHW", "HWIO", "NCHW")),
         pointwise(4, 16, 32, 32, layout=NHWC),
     ):
         assert not splits_one_trip(kept)
+    strided = localconv.ConvSpec.from_arguments(
+        (8, 64, 64, 16),
+        "float32",
+        (16, 16, 32, 32),
+        "float32",
+        (2, 2),
+        "VALID",
+        (1, 1),
+        dimension_numbers=NHWC_OIHW,
+    )
+    assert not splits_one_trip(strided)
     small = pointwise(8, 16, 16, 16)
     assert loop_trips(small) == 1 and choose_strategy(small).strategy == "batched_dot"
 
