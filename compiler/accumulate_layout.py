@@ -46,9 +46,8 @@ LARGE_ACCUMULATOR_UNROLL = 16
 # rows of a 2x2 window over 4 channels tied with four grouped trips (0.097 ms), and a 3x3
 # window over one channel, already one grouped trip, ran 1.0-1.16x slower unrolled.
 ONE_TRIP_MAX_ROWS = 16
-# A one-trip contraction over at least this many accumulator elements (and below
-# `LARGE_ACCUMULATOR`) is split in two trips where the one trip would read rhs across its
-# minor dim (see `splits_one_trip`).
+# A one-trip contraction over at least this many accumulator elements is split in two trips
+# where the one trip would read rhs across its minor dim (see `splits_one_trip`).
 SPLIT_TRIP_MIN_ACCUMULATOR = 2**16
 LARGE_ACCUMULATOR = 2**18  # elements
 # accumulate_loop unrolls over at most this many window offsets when it groups them. Whole
@@ -399,24 +398,25 @@ def splits_one_trip(spec: ConvSpec) -> bool:
     """Whether accumulate_loop makes two trips of half the rows where it would make one.
 
     That is: 1x1 windows with unit strides over an even channel count of 10 to
-    `ONE_TRIP_MAX_ROWS`, an output whose minor dim is O with an rhs whose minor dim is
-    spatial (NHWC activations, OIHW weights), a batch below `TRANSPOSED_RHS_MIN_BATCH` (from
-    there trips of 8 rows would transpose rhs in the call, unmeasured here) and an
-    accumulator of `SPLIT_TRIP_MIN_ACCUMULATOR` elements up to `LARGE_ACCUMULATOR`, the
-    range measured. XLA fuses one trip with the transpose to the output layout into one
-    loop over the output that reads rhs across its minor dim, element by element; a loop of
-    two trips it keeps. The trips' 5-8 updates make a batch of whole vectors run the loop's
-    vectors along it (`batch_vectors`: b8-b32 below). On the AVX-512 Xeon (2026-11-28, A/B
-    in one process, one trip -> two, with the batched dot the cost model picked for one
-    trip, and JAX's lowering): b4 c16 32x32 O=32 2.15 -> 0.39 ms (dot 0.60, JAX 0.62), b1
-    c16 32x32 O=64 2.39 -> 0.39 (0.80, 0.80), b2 c16 48x48 O=32 1.38 -> 0.44 (0.99, 0.99),
-    b8 c16 32x32 O=16 1.02 -> 0.33 (0.52, 0.50), b1 c16 64x64 O=16 0.67 -> 0.36 (0.83,
-    0.87), b8 c16 24x24 O=16 0.72 -> 0.28 (0.39, 0.36), b4 c12 32x32 O=32 0.94 -> 0.41
-    (0.53, 0.48), b4 c14 24x24 O=48 0.97 -> 0.37 (0.52, 0.54), b2 c10 48x48 O=32 1.07 ->
-    0.46 (0.80, 0.75), b1 c12 64x64 O=24 0.78 -> 0.50 (1.26, 1.26); ties with the dot at
-    b16 and b32 c16 16x16 (0.34-0.37 ms). With 32768 elements the dot won (b8 c16 16x16
-    O=16: 0.18 against 0.12), as it did for the opposite mix (NCHW with HWIO weights, b1
-    c16 64x64 1x1: 0.44 against 0.30).
+    `ONE_TRIP_MAX_ROWS`, an output whose minor dim is O with an rhs whose minor dim is spatial
+    (NHWC activations, OIHW weights), a batch below `TRANSPOSED_RHS_MIN_BATCH` (from there trips
+    of 8 rows would transpose rhs in the call, unmeasured here) and an accumulator of at least
+    `SPLIT_TRIP_MIN_ACCUMULATOR` elements. XLA fuses one trip with the transpose to the output
+    layout into one loop over the output that reads rhs across its minor dim, element by
+    element; a loop of two trips it keeps. The trips' 5-8 updates make a batch of whole vectors
+    run the loop's vectors along it (`batch_vectors`: b8-b32 below). On the AVX-512 Xeon
+    (2026-11-28, A/B in one process, one trip -> two, with the batched dot the cost model picked
+    for one trip, and JAX's lowering): b4 c16 32x32 O=32 2.15 -> 0.39 ms (dot 0.60, JAX 0.62),
+    b1 c16 32x32 O=64 2.39 -> 0.39 (0.80, 0.80), b2 c16 48x48 O=32 1.38 -> 0.44 (0.99, 0.99), b8
+    c16 32x32 O=16 1.02 -> 0.33 (0.52, 0.50), b1 c16 64x64 O=16 0.67 -> 0.36 (0.83, 0.87), b8
+    c16 24x24 O=16 0.72 -> 0.28 (0.39, 0.36), b4 c12 32x32 O=32 0.94 -> 0.41 (0.53, 0.48), b4
+    c14 24x24 O=48 0.97 -> 0.37 (0.52, 0.54), b2 c10 48x48 O=32 1.07 -> 0.46 (0.80, 0.75), b1
+    c12 64x64 O=24 0.78 -> 0.50 (1.26, 1.26); with large accumulators (two trips against the
+    dot, JAX): b8 c16 64x64 O=128 (4.2M elements) 5.8 ms against 26.8 (27.0), b2 c16 64x64 O=96
+    1.8 against 9.1 (11.3), b4 c16 64x64 O=64 1.7 against 3.6 (5.8), b8 c12 48x48 O=64 1.4
+    against 2.1 (2.4); ties with the dot at b16 and b32 c16 16x16 (0.34-0.37 ms) and b16 c16
+    32x32 O=64 (1.4). With 32768 elements the dot won (b8 c16 16x16 O=16: 0.18 against 0.12), as
+    it did for the opposite mix (NCHW with HWIO weights, b1 c16 64x64 1x1: 0.44 against 0.30).
     """
     perms = spec.dimension_numbers
     out_minor_o = perms.out[1] == spec.num_spatial + 1
@@ -429,7 +429,7 @@ def splits_one_trip(spec: ConvSpec) -> bool:
         and out_minor_o
         and rhs_minor_spatial
         and spec.batch < TRANSPOSED_RHS_MIN_BATCH
-        and SPLIT_TRIP_MIN_ACCUMULATOR <= accumulator_elements(spec) < LARGE_ACCUMULATOR
+        and accumulator_elements(spec) >= SPLIT_TRIP_MIN_ACCUMULATOR
     )
 
 

@@ -160,8 +160,8 @@ large-batch layers (2026-11-27; the large-matmul rule on 13 layers of a 2-core A
    peeled) 11.0 -> 0.88 (1.41); NHWC/OIHW b4 c16 32x32 O=32 2.31 -> 0.69 (0.62), b1 c16
    O=64 2.64 -> 1.01 (0.88), b8 c1 3x3 1.28 -> 0.56 (0.82), b8 c3 3x3 15.5 -> 1.22 (1.69),
    b32 c3 64x64 3x3 O=128 2586 -> 83 (95), b64 c3 32x32 3x3 125 -> 5.2 (10.4). NHWC/OIHW
-   1x1 layers of 10-16 channels (an even count) over accumulators of 2**16 to 2**18
-   elements (at stride 1 and batch < 64) no longer reach this rule: the loop splits their
+   1x1 layers of 10-16 channels (an even count) over accumulators of 2**16 elements or
+   more (at stride 1 and batch < 64) no longer reach this rule: the loop splits their
    one trip in two (`splits_one_trip`), which XLA keeps as a loop (b4 c16 32x32 O=32:
    0.39-0.42 ms, b1 c16 O=64: 0.39).
 3. `accumulate_loop` otherwise. With an OIHW-like rhs a batched dot makes XLA transpose all
