@@ -185,15 +185,36 @@ def hwio_3x3(batch: int, in_features: int, spatial: int, out_features: int) -> l
 
 
 def square_valid(
-    batch: int, out_features: int, spatial: int, layout=NCHW, in_features: int = 64, window: int = 3
+    batch: int,
+    out_features: int,
+    spatial: int,
+    layout=NCHW,
+    in_features: int = 64,
+    window: int = 3,
+    stride: int = 1,
 ) -> localconv.ConvSpec:
-    """A VALID layer with a square window over a square input, NCHW/OIHW or NHWC/HWIO."""
-    out, k = spatial - window + 1, in_features * window * window
-    nchw = layout == NCHW
-    shape = (batch, in_features, spatial, spatial) if nchw else (batch, spatial, spatial, in_features)
-    rhs = (out_features, k, out, out) if nchw else (out, out, k, out_features)
+    """A VALID layer with a square window and stride over a square input: NCHW or NHWC
+    activations, OIHW, HWIO or OHWI weights."""
+    out, k = (spatial - window) // stride + 1, in_features * window * window
+    lhs = (
+        (batch, in_features, spatial, spatial)
+        if layout[0] == "NCHW"
+        else (batch, spatial, spatial, in_features)
+    )
+    rhs = {
+        "OIHW": (out_features, k, out, out),
+        "HWIO": (out, out, k, out_features),
+        "OHWI": (out_features, out, out, k),
+    }
     return localconv.ConvSpec.from_arguments(
-        shape, "float32", rhs, "float32", (1, 1), "VALID", (window, window), dimension_numbers=layout
+        lhs,
+        "float32",
+        rhs[layout[1]],
+        "float32",
+        (stride,) * 2,
+        "VALID",
+        (window,) * 2,
+        dimension_numbers=layout,
     )
 
 
@@ -346,21 +367,7 @@ def test_one_trip_reading_rhs_across_splits_in_two_for_nhwc_with_oihw() -> None:
     assert accumulate_loop_vector_dim(split["b8_c16_32x32_1x1_nhwc_oihw_split_trip_batch_vectors"]) == "N"
 
     def pointwise(batch, c, spatial, o, layout=NHWC_OIHW, window=1):
-        lhs = (batch, spatial, spatial, c) if layout[0] == "NHWC" else (batch, c, spatial, spatial)
-        out = spatial // window
-        rhs = (o, c * window * window, out, out) if layout[1] == "OIHW" else (out, out, c, o)
-        if layout[1] == "OHWI":
-            rhs = (o, out, out, c)
-        return localconv.ConvSpec.from_arguments(
-            lhs,
-            "float32",
-            rhs,
-            "float32",
-            (window, window),
-            "VALID",
-            (window, window),
-            dimension_numbers=layout,
-        )
+        return square_valid(batch, o, spatial, layout, in_features=c, window=window, stride=window)
 
     assert loop_trip(pointwise(4, 12, 32, 32)) == (None, 6)
     assert loop_trip(pointwise(4, 10, 32, 32)) == (None, 5)
@@ -381,16 +388,7 @@ def test_one_trip_reading_rhs_across_splits_in_two_for_nhwc_with_oihw() -> None:
         pointwise(4, 16, 32, 32, layout=NHWC),
     ):
         assert not splits_one_trip(kept)
-    strided = localconv.ConvSpec.from_arguments(
-        (8, 64, 64, 16),
-        "float32",
-        (16, 16, 32, 32),
-        "float32",
-        (2, 2),
-        "VALID",
-        (1, 1),
-        dimension_numbers=NHWC_OIHW,
-    )
+    strided = square_valid(8, 16, 64, NHWC_OIHW, in_features=16, window=1, stride=2)
     assert not splits_one_trip(strided)
     small = pointwise(8, 16, 16, 16)
     assert loop_trips(small) == 1 and choose_strategy(small).strategy == "batched_dot"
